@@ -1,0 +1,168 @@
+"""Wire formats of the HTTP API (v1): what gateways send and what friction answers.
+
+Every body is a pydantic model so that validation, error messages and the
+OpenAPI document come from one definition. Unknown fields are rejected: a
+gateway that sends a field we ignore would believe it has an effect.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Decision = Literal["allow", "challenge", "review", "decline"]
+Verdict = Literal["pending", "released", "blocked", "review"]
+PaymentChannel = Literal["ecom", "pos", "transfer", "p2p"]
+
+
+class Strict(BaseModel):
+    """Base for request bodies: unknown fields are errors, strings are trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Money(Strict):
+    value: int = Field(ge=0, le=10**11, description="Amount in minor units (cents).")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+
+
+class Customer(Strict):
+    id: Identifier
+    phone: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$", description="E.164.")
+    locale: str = Field("en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="BCP 47, e.g. en-GB.")
+
+
+class Instrument(Strict):
+    token: Identifier = Field(description="The gateway's token for the card; never a PAN.")
+    bin: str | None = Field(None, pattern=r"^\d{6,8}$")
+    last4: str | None = Field(None, pattern=r"^\d{4}$")
+
+
+class Merchant(Strict):
+    id: Identifier
+    name: str = Field(min_length=1, max_length=80)
+    mcc: str = Field(pattern=r"^\d{4}$")
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    terminal_id: Identifier | None = None
+
+
+class Geo(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Device(Strict):
+    id: Identifier | None = None
+    ip: IPv4Address | IPv6Address | None = None
+    geo: Geo | None = None
+
+
+class Payee(Strict):
+    id: Identifier
+    name: str = Field(min_length=1, max_length=80)
+    account_last4: str | None = Field(None, pattern=r"^\d{4}$")
+
+
+class Payment(Strict):
+    """A payment the gateway wants scored; ``payment_id`` is the idempotency key."""
+
+    payment_id: Identifier
+    occurred_at: AwareDatetime
+    amount: Money
+    customer: Customer
+    instrument: Instrument
+    merchant: Merchant
+    channel: PaymentChannel
+    device: Device | None = None
+    payee: Payee | None = None
+
+
+class Reason(BaseModel):
+    code: str
+    text: str
+
+
+class DialogueRef(BaseModel):
+    id: str
+    channel: str
+    expires_at: datetime
+
+
+class BudgetState(BaseModel):
+    used: int
+    limit: int
+    window_hours: float
+
+
+class ScoreResponse(BaseModel):
+    """What ``POST /v1/score`` answers, byte-identical on a retried ``payment_id``."""
+
+    payment_id: str
+    decision: Decision
+    score: float
+    model_version: str
+    reasons: list[Reason]
+    dialogue: DialogueRef | None = None
+    budget: BudgetState
+    degraded: bool = False
+
+
+class PaymentStatus(BaseModel):
+    """What ``GET /v1/payments/{id}`` answers: the decision and where it ended."""
+
+    payment_id: str
+    decision: Decision
+    verdict: Verdict
+    score: float
+    model_version: str
+    reasons: list[Reason]
+    dialogue: DialogueRef | None = None
+    decided_at: datetime
+    verdict_at: datetime | None = None
+    answer: str | None = None
+
+
+class AnswerIn(Strict):
+    """An in-app answer: the token came with the prompt and binds customer and dialogue."""
+
+    token: str = Field(min_length=10, max_length=512)
+    answer: Literal["yes", "no"]
+
+
+class ReplyIn(Strict):
+    """A simulated SMS reply on the console channel (development and demos)."""
+
+    phone: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    body: str = Field(min_length=1, max_length=160)
+
+
+class LabelIn(Strict):
+    """Late truth about a payment: a chargeback, a fraud report, an analyst's verdict."""
+
+    label: Literal["fraud", "genuine"]
+    source: Literal["chargeback", "fraud_report", "analyst"]
+    note: str | None = Field(None, max_length=500)
+
+
+class Prompt(BaseModel):
+    """A question waiting for a customer in the app."""
+
+    dialogue_id: str
+    payment_id: str
+    text: str
+    locale: str
+    direction: Literal["ltr", "rtl"]
+    expires_at: datetime
+    token: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body: a code, a sentence for people, and the fields at fault."""
+
+    error: str
+    message: str
+    fields: list[str] = []

@@ -1,0 +1,92 @@
+"""Event schemas: one pydantic model per event type, versioned, keyed by customer.
+
+Events are what other systems (the label sink, analysts' notebooks, Kafka
+consumers) rely on, so each carries ``schema`` = ``<type>/v<version>`` and a
+deterministic ``event_id`` derived from the state change it records: a
+consumer de-duplicates on it, which turns at-least-once delivery into
+exactly-once effects.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Topic = Literal["decisions", "dialogues", "labels"]
+LabelValue = Literal["fraud", "genuine", "no_answer"]
+LabelSource = Literal[
+    "customer_confirmed",
+    "customer_denied",
+    "no_answer",
+    "chargeback",
+    "fraud_report",
+    "analyst",
+]
+
+
+class EventBase(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    at: datetime
+    customer_id: str
+    payment_id: str
+
+
+class DecisionEvent(EventBase):
+    """A scoring decision with the exact feature vector the model saw."""
+
+    type: Literal["decision"] = "decision"
+    schema_: Literal["decision/v1"] = Field("decision/v1", alias="schema")
+    occurred_at: datetime
+    decision: str
+    score: float
+    model_version: str
+    reasons: list[str]
+    features: dict[str, float]
+    amount_minor: int
+    currency: str
+    merchant_id: str
+    terminal_id: str
+    channel: str
+    propensity: float = 1.0
+    degraded: bool = False
+
+
+class DialogueEvent(EventBase):
+    """A dialogue changed state (opened, sent, answered, expired, ...)."""
+
+    type: Literal["dialogue"] = "dialogue"
+    schema_: Literal["dialogue/v1"] = Field("dialogue/v1", alias="schema")
+    dialogue_id: str
+    state: str
+    channel: str
+    locale: str
+    answer: str | None = None
+    verdict: str | None = None
+
+
+class LabelEvent(EventBase):
+    """Truth about a payment, with where it came from and how late it came."""
+
+    type: Literal["label"] = "label"
+    schema_: Literal["label/v1"] = Field("label/v1", alias="schema")
+    label: LabelValue
+    source: LabelSource
+    delay_seconds: float
+    propensity: float = 1.0
+    merchant_id: str
+    terminal_id: str
+    occurred_at: datetime
+
+
+Event = Annotated[DecisionEvent | DialogueEvent | LabelEvent, Field(discriminator="type")]
+
+TOPIC_OF: dict[str, Topic] = {"decision": "decisions", "dialogue": "dialogues", "label": "labels"}
+
+
+def topic_of(event: DecisionEvent | DialogueEvent | LabelEvent) -> Topic:
+    """Topic an event is published on."""
+    return TOPIC_OF[event.type]

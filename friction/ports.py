@@ -1,0 +1,76 @@
+"""Ports: the small interfaces between friction's core and the outside world.
+
+Each has an embedded adapter (no servers needed) and a production adapter
+(Redis, Kafka, Twilio). Every adapter of a port passes the same contract tests
+in ``tests/contract``. Only ``friction.app`` chooses and builds adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from friction.records import AnyEvent, Change, DialogueRecord, Observation, OutboxEntry, PaymentRecord
+from friction.scoring.features import PaymentFacts
+
+
+class FeatureStore(Protocol):
+    async def observe(self, facts: PaymentFacts, budget_window_s: float) -> Observation:
+        """Features of a payment against the state before it, recording it: one round trip."""
+        ...
+
+
+class RecordStore(Protocol):
+    async def get_payment(self, payment_id: str) -> PaymentRecord | None: ...
+
+    async def get_dialogue(self, dialogue_id: str) -> DialogueRecord | None: ...
+
+    async def open_dialogues(self) -> list[DialogueRecord]:
+        """Dialogues not yet in a terminal state (for expiry timers and replies)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    async def commit(self, change: Change) -> None:
+        """Apply records, budget, label effects and outbox events all-or-nothing."""
+        ...
+
+
+class Outbox(Protocol):
+    async def pending(self, limit: int) -> list[OutboxEntry]: ...
+
+    async def ack(self, seqs: Sequence[int]) -> None: ...
+
+
+class Store(FeatureStore, RecordStore, UnitOfWork, Outbox, Protocol):
+    """Everything the service keeps; one adapter implements all of it."""
+
+    async def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    async def publish(self, events: Sequence[AnyEvent]) -> None:
+        """Deliver events (at least once); consumers de-duplicate on ``event_id``."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A prompt to deliver to one customer on one channel."""
+
+    dialogue_id: str
+    customer_id: str
+    phone: str | None
+    locale: str
+    text: str
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, message: OutboundMessage) -> str:
+        """Deliver the prompt; returns the channel's message id. Raises ChannelError."""
+        ...

@@ -1,0 +1,99 @@
+"""The one settings object, built once at start-up and passed down.
+
+Every field reads the environment variable ``FRICTION_<FIELD_NAME>`` (upper case).
+Nothing else in the package reads ``os.environ``: tests and tools build a
+``Settings(...)`` explicitly, the CLI builds it from the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Verdict = Literal["released", "blocked", "review"]
+ChannelName = Literal["in_app", "sms", "console"]
+
+
+class Settings(BaseSettings):
+    """Configuration of one friction process (env prefix ``FRICTION_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FRICTION_",
+        extra="ignore",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
+
+    # --- HTTP ---------------------------------------------------------------
+    http_host: str = "127.0.0.1"
+    """Interface the HTTP server binds to."""
+    http_port: int = Field(8080, ge=0, le=65535)
+    """Port the HTTP server listens on (0 = any free port)."""
+    public_url: str = "http://127.0.0.1:8080"
+    """URL under which gateways, customers and Twilio reach this service (webhook signatures)."""
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    """Largest request body accepted; larger bodies get 413."""
+
+    # --- State and events ---------------------------------------------------
+    data_dir: Path = Path("var")
+    """Folder for the embedded store (SQLite) and the local event log."""
+    store: str = "embedded"
+    """``embedded`` (SQLite file in data_dir) or ``redis://host:port/db``."""
+    bus: str = "file"
+    """``file`` (JSON-lines event log in data_dir) or ``kafka://host:port``."""
+
+    # --- Model ----------------------------------------------------------------
+    models_dir: Path = Path("models")
+    """Model registry folder; the champion named in ``models/CHAMPION`` is served."""
+
+    # --- Policy ----------------------------------------------------------------
+    challenge_at: float = Field(0.30, ge=0.0, le=1.0)
+    """Score at or above which a payment is challenged (0 = challenge everything below decline)."""
+    decline_at: float = Field(0.90, ge=0.0, le=1.0)
+    """Score at or above which a payment is declined outright."""
+    friction_budget: int = Field(3, ge=0)
+    """Most challenges one customer may receive within ``friction_window_hours``."""
+    friction_window_hours: float = Field(24.0 * 7, gt=0)
+    """Rolling window of the per-customer friction budget."""
+
+    # --- Dialogues ---------------------------------------------------------------
+    dialogue_ttl_seconds: float = Field(600.0, gt=0)
+    """How long a customer has to answer a challenge."""
+    no_answer_verdict: Verdict = "blocked"
+    """Verdict when a dialogue expires unanswered."""
+    default_channels: Annotated[list[ChannelName], NoDecode] = ["console"]
+    """Ordered channel ladder for customers without preferences (comma-separated)."""
+    token_secret: SecretStr = SecretStr("change-me-in-production")
+    """Key that signs in-app answer tokens (HMAC-SHA256)."""
+    expiry_check_seconds: float = Field(1.0, gt=0)
+    """How often open dialogues are checked for expiry."""
+
+    @field_validator("default_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Settings:
+        if self.challenge_at > self.decline_at:
+            raise ValueError(
+                f"challenge_at ({self.challenge_at}) must not exceed decline_at ({self.decline_at})"
+            )
+        if not self.default_channels:
+            raise ValueError("default_channels needs at least one channel, e.g. 'console'")
+        return self
+
+    @property
+    def store_path(self) -> Path:
+        """SQLite file of the embedded store."""
+        return self.data_dir / "friction.db"
+
+    @property
+    def event_log_dir(self) -> Path:
+        """Folder of the local JSON-lines event log."""
+        return self.data_dir / "events"
