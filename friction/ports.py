@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from friction.records import AnyEvent, Change, DialogueRecord, Observation, OutboxEntry, PaymentRecord
+from friction.records import (
+    AnyEvent,
+    Change,
+    DialogueRecord,
+    Observation,
+    OutboxEntry,
+    PaymentRecord,
+)
 from friction.scoring.features import PaymentFacts
 
 

@@ -15,7 +15,9 @@ from pydantic import BaseModel
 from friction.api.schemas import PaymentStatus
 from friction.events.schemas import DecisionEvent, DialogueEvent, LabelEvent
 
-DialogueState = Literal["created", "sent", "delivered", "answered", "expired", "opted_out", "failed"]
+DialogueState = Literal[
+    "created", "sent", "delivered", "answered", "expired", "opted_out", "failed"
+]
 OPEN_STATES: frozenset[str] = frozenset({"created", "sent", "delivered"})
 
 

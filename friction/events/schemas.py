@@ -45,7 +45,7 @@ class DecisionEvent(EventBase):
     score: float
     model_version: str
     reasons: list[str]
-    features: dict[str, float]
+    features: dict[str, float | None]  # None = missing (NaN to the model)
     amount_minor: int
     currency: str
     merchant_id: str

@@ -1,0 +1,39 @@
+# The two commands of the README: `make run` and `make test`.
+# Everything else here is a step those two take, or a documented extra.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint model bench clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml scripts/install-test-servers.sh | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	bash scripts/install-test-servers.sh
+	touch $@
+
+run: $(VENV)/.installed  ## run the service on embedded defaults (http://127.0.0.1:8080)
+	$(BIN)/friction serve
+
+test: $(VENV)/.installed-test  ## install test needs (servers too) and run lint, types and the whole suite
+	$(BIN)/ruff check friction tests loadtest
+	$(BIN)/ruff format --check friction tests loadtest
+	$(BIN)/mypy friction
+	$(BIN)/pytest -q
+
+model: $(VENV)/.installed  ## rebuild the bundled default model from a seeded simulation
+	$(BIN)/friction simulate --out data/default-stream.jsonl --days 45 --customers 3000 --seed 7
+	$(BIN)/friction train --data data/default-stream.jsonl --models models --promote always
+
+clean:  ## remove local state (var/) and caches, keep the venv
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from friction.cli import main
+
+sys.exit(main())

@@ -1,0 +1,22 @@
+"""Typed keys of the aiohttp application: the resources the composition root provides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from friction.dialogue.engine import DialogueEngine
+from friction.events.outbox import OutboxRelay
+from friction.metrics import Metrics
+from friction.ports import Store
+from friction.scoring.service import Scorer
+from friction.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+STORE = web.AppKey("store", Store)
+RELAY = web.AppKey("relay", OutboxRelay)
+ENGINE = web.AppKey("engine", DialogueEngine)
+SCORER = web.AppKey("scorer", Scorer)
+OPENAPI = web.AppKey("openapi", dict[str, Any])

@@ -1,0 +1,45 @@
+"""Labels: truth about a payment, from any source, as one kind of state change.
+
+A customer's answer, a non-answer, a chargeback and an analyst's verdict all
+become the same ``Change``: the payment record notes the label, a label event
+goes to the outbox, and a fraud/genuine label updates the terminal's and
+merchant's feature state so that the next payment there is scored with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from friction.events.schemas import LabelEvent, LabelSource, LabelValue
+from friction.records import Change, LabelUpdate, PaymentRecord
+from friction.scoring.features import DAY
+
+
+def label_change(
+    payment_id: str,
+    record: PaymentRecord,
+    label: LabelValue,
+    source: LabelSource,
+    now: datetime,
+) -> Change:
+    """The change that records ``label`` for a payment (the caller adds status updates)."""
+    occurred = record.occurred_at
+    event = LabelEvent(
+        event_id=f"label:{payment_id}:{source}",
+        at=now,
+        customer_id=record.customer_id,
+        payment_id=payment_id,
+        label=label,
+        source=source,
+        delay_seconds=max(0.0, (now - occurred).total_seconds()),
+        propensity=record.propensity,
+        merchant_id=record.merchant_id,
+        terminal_id=record.terminal_id,
+        occurred_at=occurred,
+    )
+    updates = []
+    if label != "no_answer":
+        day = int(occurred.timestamp() // DAY)
+        updates.append(LabelUpdate(record.merchant_id, record.terminal_id, day, label == "fraud"))
+    updated = record.model_copy(update={"label": label})
+    return Change(payment=(payment_id, updated), events=[event], labels=updates)

@@ -1,0 +1,42 @@
+"""Prometheus metrics of one service instance (one registry per app, so tests stay isolated)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class Metrics:
+    """The counters and histograms ``/metrics`` exposes."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.request_seconds = Histogram(
+            "friction_request_seconds",
+            "HTTP request latency by route.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "friction_decisions_total", "Scoring decisions by outcome.", ["decision"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.dialogues = Counter(
+            "friction_dialogues_total",
+            "Dialogue transitions by state, channel and language.",
+            ["state", "channel", "language"],
+            registry=self.registry,
+        )
+        self.time_to_answer = Histogram(
+            "friction_dialogue_answer_seconds",
+            "Time from prompt to answer.",
+            ["channel", "language"],
+            buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

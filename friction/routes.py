@@ -1,0 +1,49 @@
+"""The route table: one list drives both the router and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from friction.api import schemas, views
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    summary: str
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    tag: str = "gateway"
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/score", views.score, "Score a payment and decide",
+          schemas.Payment, schemas.ScoreResponse),
+    Route("GET", "/v1/payments/{payment_id}", views.payment_status,
+          "Decision and verdict of a payment", None, schemas.PaymentStatus),
+    Route("POST", "/v1/payments/{payment_id}/labels", views.add_label,
+          "Report late truth: chargeback, fraud report, analyst verdict",
+          schemas.LabelIn, schemas.PaymentStatus),
+    Route("GET", "/v1/customers/{customer_id}/prompts", views.prompts,
+          "Open questions for the customer's app", None, None, "customer"),
+    Route("POST", "/v1/dialogues/{dialogue_id}/answer", views.answer,
+          "Answer a question in the app", schemas.AnswerIn, schemas.PaymentStatus, "customer"),
+    Route("POST", "/v1/dev/sms", views.console_reply,
+          "Simulate an SMS reply (console channel only)", schemas.ReplyIn, None, "dev"),
+    Route("GET", "/healthz", views.healthz, "Liveness", tag="ops"),
+    Route("GET", "/readyz", views.readyz, "Readiness", tag="ops"),
+    Route("GET", "/metrics", views.metrics, "Prometheus metrics", tag="ops"),
+    Route("GET", "/openapi.json", views.openapi, "This document", tag="ops"),
+)  # fmt: skip
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every route of the table on ``app``."""
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, route.handler)

@@ -1,0 +1,89 @@
+"""Shared fixtures: settings built explicitly, a small simulated world, a tiny trained model."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from friction.app import build_app
+from friction.settings import Settings
+from friction.simulation import SimConfig, write_stream
+from friction.training.train import TrainOptions, train
+
+pytest_plugins = ["tests.servers"]
+
+CANONICAL: dict[str, Any] = {
+    "payment_id": "pay_0001",
+    "occurred_at": "2026-11-23T10:15:00Z",
+    "amount": {"value": 42000, "currency": "EUR"},
+    "customer": {"id": "cus_42", "phone": "+447700900123", "locale": "en-GB"},
+    "instrument": {"token": "tok_7f3a9c", "bin": "424242", "last4": "4242"},
+    "merchant": {"id": "mer_acme", "name": "ACME Electronics", "mcc": "5732", "country": "GB"},
+    "channel": "ecom",
+    "device": {"id": "dev_9", "ip": "203.0.113.7"},
+}
+
+
+@pytest.fixture(scope="session")
+def sim_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small seeded simulated stream (a few days, a few hundred customers)."""
+    path = tmp_path_factory.mktemp("sim") / "stream.jsonl"
+    write_stream(SimConfig(seed=11, days=14, customers=400), path, progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory, sim_stream: Path) -> Path:
+    """A registry holding one small model trained on ``sim_stream`` and promoted."""
+    models = tmp_path_factory.mktemp("models")
+    train(TrainOptions(data=sim_stream, models_dir=models, rounds=40, promote="always"))
+    return models
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
+    """Settings for a test: state in tmp_path, the tiny model, overrides as keywords."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "var",
+            "models_dir": models_dir,
+            "expiry_check_seconds": 0.05,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def start_app() -> AsyncIterator[Callable[[Settings], Awaitable[Client]]]:
+    """Start real app instances on loopback ports (restart tests start several)."""
+    clients: list[Client] = []
+
+    async def start(settings: Settings) -> Client:
+        client: Client = TestClient(TestServer(build_app(settings), host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in reversed(clients):
+        await client.close()
+
+
+@pytest.fixture
+async def client(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[Client]:
+    """A running service on default test settings."""
+    async with TestClient(TestServer(build_app(make_settings()), host="127.0.0.1")) as c:
+        yield c

@@ -1,0 +1,47 @@
+"""The card-data guard finds PANs wherever they hide and leaves phone numbers alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from friction.api.carddata import card_data_fields, contains_pan, luhn_valid
+
+
+@pytest.mark.parametrize(
+    ("digits", "valid"),
+    [("4111111111111111", True), ("4111111111111112", False), ("79927398713", True),
+     ("5555555555554444", True), ("378282246310005", True), ("0", True)],
+)  # fmt: skip
+def test_luhn(digits: str, valid: bool) -> None:
+    assert luhn_valid(digits) is valid
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("4111111111111111", True),
+        ("4111 1111 1111 1111", True),
+        ("4111-1111-1111-1111", True),
+        ("card:4111111111111111;", True),
+        ("6011111111111117", True),
+        ("4111111111111112", False),  # fails Luhn
+        ("+4477009001234", False),  # a phone number
+        ("411111111111", False),  # 12 digits
+        ("41111111111111111111", False),  # 20 digits: not a PAN length
+        ("pay_0001", False),
+        ("2026-11-23T10:15:00Z", False),
+    ],
+)
+def test_contains_pan(text: str, found: bool) -> None:
+    assert contains_pan(text) is found
+
+
+def test_fields_are_named_by_path_never_by_value() -> None:
+    body = {
+        "a": {"b": ["x", "4111111111111111"]},
+        "cvv": "123",
+        "n": 4111111111111111,
+        "ok": True,
+        "4111111111111111": "key",
+    }
+    assert card_data_fields(body) == ["a.b[1]", "cvv", "n", "4111111111111111"]
