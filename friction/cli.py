@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     reply = sub.add_parser(
         "reply",
         help="simulate a customer's SMS reply (console channel)",
-        description="Send TEXT as an SMS reply from PHONE to the running service's console channel.",
+        description="Send TEXT as an SMS reply from PHONE to the running console channel.",
     )
     reply.add_argument("phone", help="the customer's number in E.164, e.g. +447700900123")
     reply.add_argument("text", help="the reply, e.g. YES, NO, oui, نعم")
@@ -92,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugins() -> list[Callable[[Any], None]]:
+    from friction.devtools.cli import register as devtools
     from friction.simulation.cli import register as simulation
     from friction.training.cli import register as training
 
-    return [simulation, training]
+    return [simulation, training, devtools]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -71,6 +71,27 @@ class Settings(BaseSettings):
     expiry_check_seconds: float = Field(1.0, gt=0)
     """How often open dialogues are checked for expiry."""
 
+    # --- Twilio (SMS channel) --------------------------------------------------
+    twilio_account_sid: str = ""
+    """Twilio account SID; with the token and from-number it enables the ``sms`` channel."""
+    twilio_auth_token: SecretStr = SecretStr("")
+    """Twilio auth token: authenticates API calls and verifies webhook signatures."""
+    twilio_from_number: str = ""
+    """The Twilio number prompts are sent from (E.164)."""
+    twilio_api_base: str = "https://api.twilio.com"
+    """Twilio REST API base URL; point it at ``friction fake-twilio`` for local development."""
+    twilio_timeout_seconds: float = Field(5.0, gt=0)
+    """Longest wait for Twilio's API; a slow Twilio never holds a dialogue longer."""
+
+    @property
+    def twilio_enabled(self) -> bool:
+        """True when the SMS channel has all it needs."""
+        return bool(
+            self.twilio_account_sid
+            and self.twilio_auth_token.get_secret_value()
+            and self.twilio_from_number
+        )
+
     @field_validator("default_channels", mode="before")
     @classmethod
     def _split_channels(cls, value: object) -> object:

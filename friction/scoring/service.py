@@ -29,7 +29,7 @@ from friction.events.schemas import DecisionEvent
 from friction.metrics import Metrics
 from friction.ports import Store
 from friction.records import Change, DialogueRecord, PaymentRecord
-from friction.scoring.explain import reasons
+from friction.scoring.explain import explain
 from friction.scoring.facts import facts_of
 from friction.scoring.model import Model
 from friction.scoring.policy import PolicyInput, decide
@@ -107,7 +107,7 @@ class Scorer:
         observation = await self._store.observe(facts, self._window_s)
         model = self._slot.model
         vector = observation.features
-        score = model.predict(vector)
+        score, why = explain(model, vector, low_risk_below=self._settings.challenge_at)
         channel = self._engine.channel_for(payment)
         decision, policy_reasons = decide(
             self._settings,
@@ -115,7 +115,7 @@ class Scorer:
                 score, payment.amount.value, observation.recent_challenges, channel is not None
             ),
         )
-        why = [*reasons(model, vector), *policy_reasons]
+        why.extend(policy_reasons)
         dialogue = (
             self._engine.create(payment, channel, now)
             if decision == "challenge" and channel is not None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+Labels = NDArray[np.floating] | NDArray[np.integer] | NDArray[np.bool_]
 
-def roc_auc(y: NDArray[np.floating] | NDArray[np.bool_], score: NDArray[np.floating]) -> float:
+
+def roc_auc(y: Labels, score: NDArray[np.floating]) -> float:
     """Area under the ROC curve (ties count half), via the rank-sum statistic."""
     truth = np.asarray(y, dtype=bool)
     positives = int(truth.sum())
@@ -23,9 +25,7 @@ def roc_auc(y: NDArray[np.floating] | NDArray[np.bool_], score: NDArray[np.float
     return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def average_precision(
-    y: NDArray[np.floating] | NDArray[np.bool_], score: NDArray[np.floating]
-) -> float:
+def average_precision(y: Labels, score: NDArray[np.floating]) -> float:
     """Average precision: mean precision at each true positive, ranked by score (ties grouped)."""
     truth = np.asarray(y, dtype=bool)
     positives = int(truth.sum())

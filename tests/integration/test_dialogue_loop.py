@@ -65,7 +65,9 @@ async def test_wrong_or_foreign_token_is_refused_without_state_change(
     url = f"/v1/dialogues/{dialogue_id}/answer"
     forged = await client.post(url, json={"token": "9999999999.forged-signature", "answer": "yes"})
     assert forged.status == 403
-    unknown = await client.post("/v1/dialogues/dlg_nope/answer", json={"token": "1" * 12, "answer": "yes"})
+    unknown = await client.post(
+        "/v1/dialogues/dlg_nope/answer", json={"token": "1" * 12, "answer": "yes"}
+    )
     assert unknown.status == 404
     bad = await client.post(url, json={"token": "x" * 12, "answer": "maybe"})
     assert bad.status == 422

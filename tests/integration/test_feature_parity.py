@@ -26,8 +26,8 @@ async def test_replayed_stream_gives_identical_vectors_online_and_offline(
     sim_stream: Path, make_settings: Callable[..., Settings], start_app: StartApp
 ) -> None:
     lines = list(itertools.islice(read_lines(sim_stream), 600))
-    # labels arrive one day after each payment, interleaved in time order
-    events = [event for event, _ in with_delayed_labels(lines, delay_days=1.0)]
+    # labels arrive an hour after each payment, interleaved in time order
+    events = [event for event, _ in with_delayed_labels(lines, delay_days=1 / 24)]
     assert any(isinstance(e, LabelArrival) for e in events)
     offline = list(replay(events))
 
@@ -56,6 +56,6 @@ async def test_replayed_stream_gives_identical_vectors_online_and_offline(
             name for name, v in zip(FEATURE_NAMES, vector, strict=True) if not same(served[name], v)
         ]
         assert mismatched == [], (event.payment_id, mismatched)  # type: ignore[union-attr]
-        nonzero_risk += served["terminal_fraud_30d"] not in (None, 0.0)
+        nonzero_risk += served["terminal_risk_30d"] is not None
     # the comparison covered label-fed features, not only customer windows
     assert nonzero_risk > 0

@@ -1,0 +1,393 @@
+"""What we say to customers, in their language, with their payment's details.
+
+Templates live in ``templates/<language>.yaml`` so that wording can be reviewed
+(and translated) without touching code. They are checked once at start-up by
+:func:`load_templates`: every language has every key, uses exactly the
+placeholders English uses, and contains no links and no request for a code,
+PIN or password — a bad file stops the service with one clear
+:class:`TemplateError` listing every problem, instead of a customer receiving a
+half-rendered message at 3 a.m.
+
+Amounts are formatted here from minor units with a small ISO 4217 exponent
+table and per-language separators (no Babel: four languages do not need it).
+Instruments are masked to their last four digits whatever the caller passes,
+and merchant or payee names are cleaned (control and bidi characters removed,
+domains broken up) because they come from outside and must not smuggle a link
+or a spoofed direction into an SMS.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+import unicodedata
+from functools import cache
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from friction.errors import FrictionError
+
+__all__ = [
+    "CURRENCY_EXPONENTS",
+    "FALLBACK_LANGUAGE",
+    "PLACEHOLDERS",
+    "TEMPLATES_DIR",
+    "Catalog",
+    "Direction",
+    "Rendered",
+    "TemplateError",
+    "default_catalog",
+    "format_amount",
+    "load_templates",
+    "render",
+    "sms_segments",
+]
+
+Direction = Literal["ltr", "rtl"]
+TEMPLATES_DIR: Final = Path(__file__).with_name("templates")
+FALLBACK_LANGUAGE: Final = "en"
+PLACEHOLDERS: Final = frozenset({"amount", "merchant", "payee", "card", "account", "reason"})
+MAX_NAME_CHARS: Final = 30
+"""Merchant and payee names are cut here: they are the one part of an SMS we do not write."""
+
+# ISO 4217 minor-unit exponents that differ from the default of 2.
+CURRENCY_EXPONENTS: Final[dict[str, int]] = {
+    code: int(exponent)
+    for exponent, codes in (
+        ("0", "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"),
+        ("3", "BHD IQD JOD KWD LYD OMR TND"),
+        ("4", "CLF UYW"),
+    )
+    for code in codes.split(" ")
+}
+_ARABIC_DIGITS: Final = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+_UNSAFE: Final = re.compile(
+    r"https?://|www\.|\.(?:com|net|org|io|ly|me|co|info)\b|\b(?:code|codes|pin|pins|password|"
+    r"passcode|otp|cvv|login details)\b|mot de passe|código|contraseña|\bclave\b|رمز|كلمة المرور|"
+    r"كلمة السر|الرقم السري",
+    re.IGNORECASE,
+)
+_SCHEME: Final = re.compile(r"(?i)\b(?:https?://|www\.)")
+_DOMAIN_DOT: Final = re.compile(r"(?<=\w)\.(?=[^\W\d_]{2,}\b)")
+_GSM7: Final = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED: Final = frozenset("^{}\\[~]|€\f")
+
+
+class TemplateError(FrictionError):
+    """Templates are missing, malformed or unsafe, or a render lacked a parameter."""
+
+    code = "template_invalid"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NumberFormat(_Strict):
+    """How a language writes an amount: separators, digits and currency position."""
+
+    decimal: str = Field(min_length=1, max_length=1)
+    group: str = Field(max_length=1)
+    digits: Literal["latin", "arabic"] = "latin"
+    min_grouping: int = Field(1, ge=1, le=4)
+    """Group thousands only from ``3 + min_grouping`` digits (Spanish writes 1234, 12.345)."""
+    pattern: str
+
+
+class Phrases(_Strict):
+    """How a language names the masked instrument, with and without its last 4 digits."""
+
+    card: str
+    card_unknown: str
+    account: str
+    account_unknown: str
+
+
+class LanguagePack(_Strict):
+    """One ``<language>.yaml`` file."""
+
+    language: str = Field(pattern=r"^[a-z]{2,3}$")
+    direction: Direction
+    numbers: NumberFormat
+    currencies: dict[str, str] = {}
+    phrases: Phrases
+    reasons: dict[str, str]
+    messages: dict[str, str]
+
+
+class Rendered(_Strict):
+    """A message ready to send, with what the channel needs to show it right."""
+
+    key: str
+    text: str
+    language: str
+    direction: Direction
+
+    @property
+    def segments(self) -> int:
+        """How many SMS segments the text costs."""
+        return sms_segments(self.text)
+
+
+class Catalog:
+    """Validated templates of every language; renders messages for a locale."""
+
+    def __init__(self, packs: dict[str, LanguagePack]) -> None:
+        self._packs = packs
+        self._fields = {
+            key: _placeholders(text) for key, text in packs[FALLBACK_LANGUAGE].messages.items()
+        }
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Languages we can write in."""
+        return frozenset(self._packs)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Message keys every language provides (what flows may refer to)."""
+        return frozenset(self._fields)
+
+    def language_for(self, locale: str | None) -> str:
+        """The language for a customer locale (``ar-AE`` → ``ar``), English if we lack it."""
+        primary = re.split(r"[-_]", (locale or "").strip(), maxsplit=1)[0].lower()
+        return primary if primary in self._packs else FALLBACK_LANGUAGE
+
+    def pack(self, locale: str | None) -> LanguagePack:
+        """The templates used for ``locale``."""
+        return self._packs[self.language_for(locale)]
+
+    def render(
+        self,
+        key: str,
+        locale: str | None,
+        *,
+        amount_minor: int | None = None,
+        currency: str | None = None,
+        merchant: str | None = None,
+        payee: str | None = None,
+        last4: str | None = None,
+        reason: str | None = None,
+    ) -> Rendered:
+        """The message ``key`` for ``locale``; raises TemplateError if a needed value is missing."""
+        if key not in self._fields:
+            raise TemplateError(f"no template {key!r}", fields=["key"])
+        pack = self.pack(locale)
+        given: dict[str, Any] = {
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "merchant": merchant,
+            "payee": payee,
+            "last4": last4,
+            "reason": reason,
+        }
+        values = {name: _value(pack, name, given, key) for name in self._fields[key]}
+        text = pack.messages[key].format_map(values)
+        return Rendered(key=key, text=text, language=pack.language, direction=pack.direction)
+
+
+def _value(pack: LanguagePack, name: str, given: dict[str, Any], key: str) -> str:
+    """The text for one placeholder, formatted, masked or cleaned for ``pack``."""
+    if name == "amount":
+        amount, currency = given["amount_minor"], given["currency"]
+        if not isinstance(amount, int) or not isinstance(currency, str):
+            raise TemplateError(f"{key!r} needs amount_minor and currency", fields=["amount"])
+        return _format_amount(pack, amount, currency)
+    if name in {"card", "account"}:
+        digits = _last4(given["last4"])
+        phrase = getattr(pack.phrases, name if digits else f"{name}_unknown")
+        return str(phrase).format(last4=(digits or "").translate(_digit_table(pack)))
+    if name == "reason":
+        code = str(given["reason"] or "default").lower()
+        return pack.reasons.get(code, pack.reasons["default"])
+    raw = given[name]
+    if not isinstance(raw, str):
+        raise TemplateError(f"{key!r} needs {name}", fields=[name])
+    return _plain(raw)
+
+
+def _format_amount(pack: LanguagePack, amount_minor: int, currency: str) -> str:
+    """``42000, EUR`` → ``EUR 420.00`` / ``420,00 EUR`` / ``٤٢٠٫٠٠ يورو``."""
+    code = currency.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise TemplateError(f"not an ISO 4217 currency: {currency!r}", fields=["currency"])
+    fmt = pack.numbers
+    exponent = CURRENCY_EXPONENTS.get(code, 2)
+    units, minor = divmod(abs(amount_minor), 10**exponent)
+    whole = str(units)
+    if fmt.group and len(whole) >= 3 + fmt.min_grouping:
+        whole = f"{units:,}".replace(",", fmt.group)
+    number = f"{whole}{fmt.decimal}{minor:0{exponent}d}" if exponent else whole
+    number = ("-" if amount_minor < 0 else "") + number.translate(_digit_table(pack))
+    return fmt.pattern.format(amount=number, currency=pack.currencies.get(code, code))
+
+
+def _digit_table(pack: LanguagePack) -> dict[int, int]:
+    return _ARABIC_DIGITS if pack.numbers.digits == "arabic" else {}
+
+
+def _last4(value: str | None) -> str | None:
+    """Only the last four digits ever leave this function, whatever was passed."""
+    digits = "".join(char for char in value or "" if char.isascii() and char.isdigit())
+    return digits[-4:] if len(digits) >= 4 else None
+
+
+def _plain(name: str) -> str:
+    """A merchant/payee name safe to put in an SMS: no controls, no bidi tricks, no links."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(" " if unicodedata.category(char)[0] == "C" else char for char in text)
+    text = _DOMAIN_DOT.sub(" ", _SCHEME.sub("", text))
+    text = " ".join(text.split())[:MAX_NAME_CHARS].strip()
+    return text or "-"
+
+
+def sms_segments(text: str) -> int:
+    """SMS segments for ``text``: GSM-7 160/153 per segment, otherwise UCS-2 70/67."""
+    if all(char in _GSM7 or char in _GSM7_EXTENDED for char in text):
+        units = len(text) + sum(char in _GSM7_EXTENDED for char in text)
+        single, multi = 160, 153
+    else:
+        units = sum(2 if ord(char) > 0xFFFF else 1 for char in text)
+        single, multi = 70, 67
+    return 1 if units <= single else math.ceil(units / multi)
+
+
+def _placeholders(text: str) -> frozenset[str]:
+    """Field names in a template; anything but a plain ``{name}`` is an error."""
+    names: set[str] = set()
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as error:
+        raise TemplateError(f"bad braces in {text!r}: {error}") from error
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if spec or conversion or not name.isidentifier():
+            raise TemplateError(f"only plain {{name}} placeholders are allowed: {text!r}")
+        names.add(name)
+    return frozenset(names)
+
+
+def load_templates(directory: Path = TEMPLATES_DIR) -> Catalog:
+    """Read and validate every ``*.yaml`` in ``directory``; TemplateError lists all problems."""
+    packs: dict[str, LanguagePack] = {}
+    problems: list[str] = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            pack = LanguagePack.model_validate(yaml.safe_load(path.read_text("utf-8")))
+        except (OSError, yaml.YAMLError, ValidationError) as error:
+            problems.append(f"{path.name}: {error}")
+            continue
+        if pack.language != path.stem:
+            problems.append(f"{path.name}: declares language {pack.language!r}")
+        packs[pack.language] = pack
+    if FALLBACK_LANGUAGE not in packs:
+        problems.append(f"{directory}: no {FALLBACK_LANGUAGE}.yaml (the fallback language)")
+    else:
+        reference = packs[FALLBACK_LANGUAGE]
+        for pack in packs.values():
+            problems.extend(f"{pack.language}.yaml: {p}" for p in _check(pack, reference))
+    if problems:
+        raise TemplateError("invalid templates:\n  " + "\n  ".join(problems), fields=problems)
+    return Catalog(packs)
+
+
+def _check(pack: LanguagePack, reference: LanguagePack) -> list[str]:
+    """Problems of one language measured against the reference (English)."""
+    problems = _same_keys("messages", pack.messages, reference.messages)
+    problems += _same_keys("reasons", pack.reasons, reference.reasons)
+    if "default" not in pack.reasons:
+        problems.append("reasons: no 'default'")
+    for key, text in pack.messages.items():
+        problems += _check_text(f"messages.{key}", text, PLACEHOLDERS)
+        if key in reference.messages and _fields_or_none(text) != _fields_or_none(
+            reference.messages[key]
+        ):
+            problems.append(f"messages.{key}: placeholders differ from {reference.language}")
+    none, last4 = frozenset[str](), frozenset({"last4"})
+    fixed = [("numbers.pattern", pack.numbers.pattern, frozenset({"amount", "currency"}))]
+    fixed += [
+        (f"phrases.{k}", v, none if k.endswith("_unknown") else last4)
+        for k, v in pack.phrases.model_dump().items()
+    ]
+    fixed += [(f"reasons.{k}", v, none) for k, v in pack.reasons.items()]
+    fixed += [(f"currencies.{k}", v, none) for k, v in pack.currencies.items()]
+    for where, text, wanted in fixed:
+        problems += _check_text(where, text, wanted, exact=True)
+    return problems
+
+
+def _same_keys(section: str, have: dict[str, str], want: dict[str, str]) -> list[str]:
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    return [f"{section}: missing {k!r}" for k in missing] + [
+        f"{section}: unknown key {k!r} (not in the fallback language)" for k in extra
+    ]
+
+
+def _check_text(
+    where: str, text: str, allowed: frozenset[str], *, exact: bool = False
+) -> list[str]:
+    """Placeholders known (and all present if ``exact``); no link, no request for secrets."""
+    problems: list[str] = []
+    names = _fields_or_none(text)
+    if names is None:
+        problems.append(f"{where}: malformed placeholders")
+    elif not names <= allowed:
+        problems.append(f"{where}: unknown placeholders {sorted(names - allowed)}")
+    elif exact and names != allowed:
+        problems.append(f"{where}: needs placeholders {sorted(allowed)}")
+    if _UNSAFE.search(text):
+        problems.append(f"{where}: contains a link or asks for a secret")
+    if not text.strip():
+        problems.append(f"{where}: empty")
+    return problems
+
+
+def _fields_or_none(text: str) -> frozenset[str] | None:
+    try:
+        return _placeholders(text)
+    except TemplateError:
+        return None
+
+
+@cache
+def default_catalog() -> Catalog:
+    """The packaged templates, loaded and validated once (call at start-up to fail fast)."""
+    return load_templates()
+
+
+def render(
+    key: str,
+    locale: str | None,
+    *,
+    amount_minor: int | None = None,
+    currency: str | None = None,
+    merchant: str | None = None,
+    payee: str | None = None,
+    last4: str | None = None,
+    reason: str | None = None,
+) -> Rendered:
+    """Render ``key`` for ``locale`` from the packaged templates (see :meth:`Catalog.render`)."""
+    return default_catalog().render(
+        key,
+        locale,
+        amount_minor=amount_minor,
+        currency=currency,
+        merchant=merchant,
+        payee=payee,
+        last4=last4,
+        reason=reason,
+    )
+
+
+def format_amount(amount_minor: int, currency: str, locale: str | None) -> str:
+    """An amount in minor units written the way ``locale``'s language writes it."""
+    catalog = default_catalog()
+    return _format_amount(catalog.pack(locale), amount_minor, currency)

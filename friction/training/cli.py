@@ -1,0 +1,81 @@
+"""``friction train``: build a model from a stream and gate its promotion."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from friction.training.train import TrainOptions, train
+
+
+def register(sub: Any) -> None:
+    """Add the ``train`` subcommand."""
+    parser = sub.add_parser(
+        "train",
+        help="train an XGBoost model on a payment stream and register it",
+        description=(
+            "Replay a stream (from `friction simulate`) through the online feature code, "
+            "train XGBoost on a time-based split, write models/<version>/ with a model card, "
+            "and promote it to champion if it beats the current one on the same hold-out."
+        ),
+    )
+    parser.add_argument("--data", type=Path, required=True, help="JSON-lines stream to learn from")
+    parser.add_argument(
+        "--models", type=Path, default=Path("models"), help="registry folder (default: models)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=400, help="most boosting rounds (early stopping picks fewer)"
+    )
+    parser.add_argument("--max-depth", type=int, default=5, help="tree depth (default 5)")
+    parser.add_argument(
+        "--label-delay-days",
+        type=float,
+        default=7.0,
+        help="days until a label reaches the feature state (default 7)",
+    )
+    parser.add_argument(
+        "--promote",
+        choices=["if-better", "always", "never"],
+        default="if-better",
+        help="promotion rule (default: only if better than the champion)",
+    )
+    parser.add_argument("--metric", choices=["ap", "auc"], default="ap", help="promotion metric")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=_run)  # fmt: skip
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.data.exists():
+        print(f"error: {args.data} not found; make one with `friction simulate --out {args.data}`")
+        return 2
+    result = train(
+        TrainOptions(
+            data=args.data, models_dir=args.models, rounds=args.rounds, max_depth=args.max_depth,
+            label_delay_days=args.label_delay_days, promote=args.promote, metric=args.metric,
+            seed=args.seed, progress=not args.no_progress,
+        )
+    )  # fmt: skip
+    table = Table(title=f"model {result.card.version}")
+    table.add_column("metric")
+    table.add_column("candidate", justify="right")
+    table.add_column(f"champion {result.champion or '(none)'}", justify="right")
+    for name in ("auc", "ap", "test_rows", "test_frauds"):
+        mine = result.card.metrics.get(name)
+        theirs = result.champion_metrics.get(name)
+        table.add_row(name, _fmt(mine), _fmt(theirs))
+    console = Console()
+    console.print(table)
+    verdict = "promoted to champion" if result.promoted else "kept as candidate (not promoted)"
+    console.print(f"{result.card.version}: {verdict}; files in {args.models / result.card.version}")
+    return 0
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if value >= 10 else f"{value:.4f}"
