@@ -17,16 +17,23 @@ from aiohttp import web
 from friction.api.middleware import errors_middleware, metrics_middleware
 from friction.api.openapi import build_openapi
 from friction.dialogue.channels.console import ConsoleChannel
-from friction.dialogue.engine import DialogueEngine
+from friction.dialogue.channels.in_app import InAppChannel
+from friction.dialogue.channels.sms import TwilioSmsChannel
+from friction.dialogue.engine import DialogueEngine, EngineWiring
+from friction.dialogue.flows import load_flows
+from friction.dialogue.hub import Hub
 from friction.events.file_bus import FileBus
 from friction.events.outbox import OutboxRelay
+from friction.events.webhooks import VerdictWebhooks
 from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, SCORER, SETTINGS, STORE
 from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Store
 from friction.routes import add_routes
 from friction.scoring.service import ModelSlot, Scorer
 from friction.settings import Settings
+from friction.events.kafka_bus import KafkaBus
 from friction.storage.embedded import EmbeddedStore
+from friction.storage.redis_store import RedisStore
 from friction.training.registry import load_model
 
 log = logging.getLogger(__name__)
@@ -51,19 +58,41 @@ def open_store(settings: Settings) -> Store:
     """The store adapter named by ``settings.store``."""
     if settings.store == "embedded":
         return EmbeddedStore(settings.store_path)
-    raise ValueError(f"unknown FRICTION_STORE {settings.store!r}; use 'embedded'")
+    if settings.store.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore.from_url(settings.store)
+    raise ValueError(f"unknown FRICTION_STORE {settings.store!r}; use 'embedded' or redis://…")
 
 
 def open_bus(settings: Settings) -> EventBus:
     """The event-bus adapter named by ``settings.bus``."""
     if settings.bus == "file":
         return FileBus(settings.event_log_dir)
-    raise ValueError(f"unknown FRICTION_BUS {settings.bus!r}; use 'file'")
+    if settings.bus.startswith("kafka://"):
+        return KafkaBus.from_url(settings.bus, idempotent=settings.kafka_idempotent)
+    raise ValueError(f"unknown FRICTION_BUS {settings.bus!r}; use 'file' or kafka://…")
 
 
-def open_channels(settings: Settings) -> dict[str, Channel]:
-    """Message channels available to the dialogue ladder."""
-    return {"console": ConsoleChannel()}
+def open_channels(settings: Settings, hub: Hub) -> dict[str, Channel]:
+    """Message channels available to the dialogue ladder (SMS when Twilio is configured)."""
+    channels: dict[str, Channel] = {"console": ConsoleChannel(), "in_app": InAppChannel(hub)}
+    if settings.twilio_enabled:
+        channels["sms"] = TwilioSmsChannel(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            settings.twilio_from_number,
+            api_base=settings.twilio_api_base,
+            status_callback_url=settings.public_url.rstrip("/") + "/webhooks/twilio/status",
+            timeout_s=settings.twilio_timeout_seconds,
+        )
+    return channels
+
+
+def open_webhooks(settings: Settings) -> VerdictWebhooks | None:
+    """Verdict webhooks to the gateway, if a callback URL is configured."""
+    if not settings.gateway_callback_url:
+        return None
+    secret = settings.gateway_callback_secret.get_secret_value().encode()
+    return VerdictWebhooks(settings.gateway_callback_url, secret)
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -79,13 +108,19 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    engine = DialogueEngine(settings, store, open_channels(settings), app[METRICS], relay.wake)
+    hub = Hub()
+    channels = open_channels(settings, hub)
+    webhooks = open_webhooks(settings)
+    wiring = EngineWiring(app[METRICS], relay.wake, spawn, hub, webhooks)
+    engine = DialogueEngine(settings, store, channels, load_flows(), wiring)
     app[STORE] = store
     app[RELAY] = relay
     app[ENGINE] = engine
     app[SCORER] = Scorer(settings, store, slot, engine, app[METRICS], relay.wake, spawn)
     spawn(relay.run())
     spawn(engine.run_timers())
+    if webhooks is not None:
+        spawn(webhooks.run())
     for dialogue in await store.open_dialogues():
         if dialogue.state == "created":  # committed but not sent before a restart
             spawn(engine.deliver(dialogue))
@@ -100,5 +135,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await relay.drain()
+    for channel in channels.values():
+        close = getattr(channel, "close", None)
+        if close is not None:
+            await close()
     await bus.close()
     await store.close()

@@ -18,6 +18,7 @@ from friction.records import (
     Observation,
     OutboxEntry,
     PaymentRecord,
+    Preferences,
 )
 from friction.scoring.features import PaymentFacts
 
@@ -35,6 +36,12 @@ class RecordStore(Protocol):
 
     async def open_dialogues(self) -> list[DialogueRecord]:
         """Dialogues not yet in a terminal state (for expiry timers and replies)."""
+        ...
+
+    async def get_preferences(self, customer_id: str) -> Preferences | None: ...
+
+    async def get_mark(self, kind: str, key: str, now_ts: float) -> bool:
+        """Whether a mark of ``kind``/``key`` is set and not yet expired."""
         ...
 
 

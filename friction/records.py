@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from friction.api.schemas import PaymentStatus
+from friction.dialogue.flows import FlowState
 from friction.events.schemas import DecisionEvent, DialogueEvent, LabelEvent
 
 DialogueState = Literal[
@@ -35,12 +36,19 @@ class PaymentRecord(BaseModel):
     amount_minor: int
     currency: str
     channel: str
+    fingerprint: str = ""
+    """Hash of who pays whom how much with what: a retry of the same payment has the same."""
     propensity: float = 1.0
     label: str | None = None
 
 
 class DialogueRecord(BaseModel):
-    """One conversation with a customer about one payment."""
+    """One conversation with a customer about one payment.
+
+    ``flow`` holds where the conversation stands in its flow (pure data, see
+    ``friction.dialogue.flows``); ``ladder``/``rung`` say which channel is asking
+    now and which comes next if nobody answers by ``next_rung_at``.
+    """
 
     id: str
     payment_id: str
@@ -52,6 +60,12 @@ class DialogueRecord(BaseModel):
     text: str
     created_at: datetime
     expires_at: datetime
+    flow: FlowState
+    params: dict[str, str | int | None] = {}
+    ladder: list[str] = []
+    rung: int = 0
+    next_rung_at: datetime | None = None
+    message_ids: list[str] = []
     answer: str | None = None
     answered_at: datetime | None = None
 
@@ -73,6 +87,24 @@ class LabelUpdate:
     is_fraud: bool
 
 
+class Preferences(BaseModel):
+    """What a customer chose: channel order, language, SMS opt-out."""
+
+    channels: list[str] = []
+    locale: str | None = None
+    sms_opted_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A fact that holds until ``until`` (epoch seconds): a confirmed payment fingerprint,
+    a processed inbound message id, a trusted payee. Every mark expires."""
+
+    kind: str
+    key: str
+    until: float
+
+
 @dataclass(slots=True)
 class Change:
     """One atomic unit of work: records to write and the events that announce them.
@@ -86,6 +118,8 @@ class Change:
     events: list[AnyEvent] = field(default_factory=list)
     challenge: tuple[str, float] | None = None
     labels: list[LabelUpdate] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    preferences: tuple[str, Preferences] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
-from friction.api import schemas, views
+from friction.api import schemas, twilio_views, views
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,12 @@ ROUTES: tuple[Route, ...] = (
           "Open questions for the customer's app", None, None, "customer"),
     Route("POST", "/v1/dialogues/{dialogue_id}/answer", views.answer,
           "Answer a question in the app", schemas.AnswerIn, schemas.PaymentStatus, "customer"),
+    Route("PUT", "/v1/customers/{customer_id}/preferences", views.preferences,
+          "Set a customer's channel order and language", schemas.PreferencesIn, None, "customer"),
+    Route("POST", "/webhooks/twilio/sms", twilio_views.inbound_sms,
+          "Twilio inbound SMS (signed)", None, None, "twilio"),
+    Route("POST", "/webhooks/twilio/status", twilio_views.status_callback,
+          "Twilio delivery status callback (signed)", None, None, "twilio"),
     Route("POST", "/v1/dev/sms", views.console_reply,
           "Simulate an SMS reply (console channel only)", schemas.ReplyIn, None, "dev"),
     Route("GET", "/healthz", views.healthz, "Liveness", tag="ops"),

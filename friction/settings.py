@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     """``embedded`` (SQLite file in data_dir) or ``redis://host:port/db``."""
     bus: str = "file"
     """``file`` (JSON-lines event log in data_dir) or ``kafka://host:port``."""
+    kafka_idempotent: bool = True
+    """Idempotent Kafka producer (acks=all); off only for brokers that lack it (Tansu in tests)."""
 
     # --- Model ----------------------------------------------------------------
     models_dir: Path = Path("models")
@@ -58,6 +60,33 @@ class Settings(BaseSettings):
     """Most challenges one customer may receive within ``friction_window_hours``."""
     friction_window_hours: float = Field(24.0 * 7, gt=0)
     """Rolling window of the per-customer friction budget."""
+    friction_cost_minor: float = Field(2000.0, ge=0)
+    """What asking a genuine customer costs (goodwill, abandoned baskets, support calls), in
+    EUR cents: a payment is asked about only when its expected loss (score × amount) is
+    larger than this cost weighted by the chance that the customer is genuine."""
+    friction_cost_by_channel: dict[str, float] = {}
+    """Multiplier of ``friction_cost_minor`` per payment channel, as JSON (e.g. ``{"pos": 2}``):
+    a customer at a till tolerates less friction than one sending a transfer."""
+    friction_cost_growth: float = Field(1.0, ge=0)
+    """Each challenge already received in the budget window multiplies the cost of friction by
+    ``1 + growth``: the third question in a week annoys more than the first."""
+    challenge_loss_minor: float = Field(0.0, ge=0)
+    """Expected loss (EUR cents) at or above which a payment is challenged even when its score
+    is under ``challenge_at``: a big payment with a modest score can be worth one question
+    (0 = off)."""
+    loss_floor_minor: float = Field(0.0, ge=0)
+    """Quiet win: a risky payment whose expected loss is below this is allowed and logged
+    (reason QUIET_WIN) rather than asked about; small sums are not worth a customer's time."""
+    explore_share: float = Field(0.0, ge=0.0, le=0.5)
+    """Share of payments the policy would allow that are challenged anyway, chosen by a hash of
+    the payment id (so a retry is decided the same way), with the propensity recorded: without
+    it, retraining never sees labels for what the model never asks about."""
+    loss_currency_rates: dict[str, float] = {"EUR": 1.0, "GBP": 1.17, "USD": 0.92, "AED": 0.25}
+    """Value of one unit of a currency in EUR, so that expected losses, costs and floors (all in
+    EUR cents) compare payments in different currencies; an unlisted currency counts 1:1."""
+    trusted_days: float = Field(30.0, ge=0)
+    """A payee or merchant the customer confirmed is not challenged again for this many days
+    (0 = off); a customer who said "yes, that was me" should not be asked twice."""
 
     # --- Dialogues ---------------------------------------------------------------
     dialogue_ttl_seconds: float = Field(600.0, gt=0)
@@ -69,7 +98,15 @@ class Settings(BaseSettings):
     token_secret: SecretStr = SecretStr("change-me-in-production")
     """Key that signs in-app answer tokens (HMAC-SHA256)."""
     expiry_check_seconds: float = Field(1.0, gt=0)
-    """How often open dialogues are checked for expiry."""
+    """How often open dialogues are checked for expiry and escalation."""
+    ladder_step_seconds: float = Field(120.0, gt=0)
+    """Unanswered for this long on one channel, the next channel of the ladder asks."""
+    confirm_retry_seconds: float = Field(1800.0, ge=0)
+    """After a confirmation, the same payment retried within this window passes unasked."""
+    gateway_callback_url: str = ""
+    """Where verdicts of challenged payments are POSTed (signed); empty: no webhooks."""
+    gateway_callback_secret: SecretStr = SecretStr("change-me-in-production")
+    """Key of the HMAC-SHA256 signature on verdict webhooks."""
 
     # --- Twilio (SMS channel) --------------------------------------------------
     twilio_account_sid: str = ""

@@ -148,6 +148,13 @@ class LabelIn(Strict):
     note: str | None = Field(None, max_length=500)
 
 
+class PreferencesIn(Strict):
+    """A customer's choices: which channels may ask, in which order, in which language."""
+
+    channels: list[Literal["in_app", "sms", "console"]] = Field(default_factory=list, max_length=3)
+    locale: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+
+
 class Prompt(BaseModel):
     """A question waiting for a customer in the app."""
 

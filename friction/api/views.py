@@ -8,9 +8,11 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from friction.api.bodies import parse_body, read_json, validate
-from friction.api.schemas import AnswerIn, LabelIn, Payment, ReplyIn
-from friction.errors import NotFound
-from friction.keys import ENGINE, METRICS, OPENAPI, SCORER, STORE
+from friction.api.schemas import AnswerIn, LabelIn, Payment, PreferencesIn, ReplyIn
+from friction.api.sse import stream_prompts
+from friction.dialogue.channels.console import mask_phone
+from friction.errors import InvalidInput, NotFound
+from friction.keys import ENGINE, METRICS, OPENAPI, SCORER, SETTINGS, STORE
 
 
 def _json(model: BaseModel, status: int = 200) -> web.Response:
@@ -27,13 +29,20 @@ async def score(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type="application/json")
 
 
+MAX_WAIT_SECONDS = 30.0
+
+
 async def payment_status(request: web.Request) -> web.Response:
-    """GET /v1/payments/{id} — the decision and the verdict so far."""
-    payment_id = request.match_info["payment_id"]
-    record = await request.app[STORE].get_payment(payment_id)
-    if record is None:
-        raise NotFound(f"no payment {payment_id}")
-    return _json(record.status)
+    """GET /v1/payments/{id}[?wait=N] — the decision and verdict; waits up to N s for one."""
+    raw_wait = request.query.get("wait", "0")
+    try:
+        wait = float(raw_wait)
+    except ValueError:
+        raise InvalidInput("wait must be a number of seconds", fields=["wait"]) from None
+    if not 0 <= wait <= MAX_WAIT_SECONDS:
+        raise InvalidInput(f"wait must be between 0 and {MAX_WAIT_SECONDS:.0f}", fields=["wait"])
+    status = await request.app[ENGINE].status(request.match_info["payment_id"], wait)
+    return _json(status)
 
 
 async def add_label(request: web.Request) -> web.Response:
@@ -45,11 +54,22 @@ async def add_label(request: web.Request) -> web.Response:
     return _json(status, status=202)
 
 
-async def prompts(request: web.Request) -> web.Response:
-    """GET /v1/customers/{id}/prompts — open questions for the customer's app."""
-    found = await request.app[ENGINE].prompts_for(request.match_info["customer_id"])
+async def prompts(request: web.Request) -> web.StreamResponse:
+    """GET /v1/customers/{id}/prompts — open questions; a live stream for text/event-stream."""
+    engine = request.app[ENGINE]
+    customer_id = request.match_info["customer_id"]
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        return await stream_prompts(request, engine, customer_id)
+    found = await engine.prompts_for(customer_id)
     text = "[" + ",".join(p.model_dump_json() for p in found) + "]"
     return web.Response(text=text, content_type="application/json")
+
+
+async def preferences(request: web.Request) -> web.Response:
+    """PUT /v1/customers/{id}/preferences — channel order and language."""
+    body = await parse_body(request, PreferencesIn)
+    stored = await request.app[ENGINE].set_preferences(request.match_info["customer_id"], body)
+    return _json(stored)
 
 
 async def answer(request: web.Request) -> web.Response:
@@ -63,9 +83,13 @@ async def answer(request: web.Request) -> web.Response:
 
 async def console_reply(request: web.Request) -> web.Response:
     """POST /v1/dev/sms — simulate an SMS reply on the console channel."""
+    if "console" not in request.app[SETTINGS].default_channels:
+        raise NotFound("the console channel is not enabled (FRICTION_DEFAULT_CHANNELS)")
     body = await parse_body(request, ReplyIn)
-    intent = await request.app[ENGINE].reply(body.phone, body.body)
-    return web.json_response({"intent": intent})
+    reply = await request.app[ENGINE].reply(body.phone, body.body)
+    if reply:
+        print(f"[sms → {mask_phone(body.phone)}] {reply}", flush=True)
+    return web.json_response({"reply": reply})
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -1,4 +1,10 @@
-"""How a dialogue's end turns into a verdict, a label and a payment status."""
+"""How a dialogue's end turns into a verdict, a label and a payment status.
+
+Only an explicit answer teaches the model something about fraud: "yes" to every
+question labels the payment genuine, "no" labels it fraud, silence is a weak
+"no answer" label. A customer sent to a person (scam suspicion, asked for a
+human, unclear replies, opted out) gets no label until the analyst decides.
+"""
 
 from __future__ import annotations
 
@@ -11,52 +17,58 @@ from friction.labels import label_change
 from friction.records import Change, DialogueRecord, DialogueState, PaymentRecord
 from friction.settings import Settings
 
-Outcome = Literal["confirmed", "denied", "expired", "opted_out", "failed"]
+Ending = Literal["released", "blocked", "review", "expired", "opted_out", "failed"]
 
-_STATE: dict[Outcome, DialogueState] = {
-    "confirmed": "answered",
-    "denied": "answered",
+_STATE: dict[Ending, DialogueState] = {
+    "released": "answered",
+    "blocked": "answered",
+    "review": "answered",
     "expired": "expired",
     "opted_out": "opted_out",
     "failed": "failed",
 }
-_LABEL: dict[Outcome, tuple[LabelValue, LabelSource]] = {
-    "confirmed": ("genuine", "customer_confirmed"),
-    "denied": ("fraud", "customer_denied"),
-    "expired": ("no_answer", "no_answer"),
-}
 
 
-def verdict_of(settings: Settings, outcome: Outcome) -> Verdict:
-    """Confirmed releases, denied blocks; silence follows settings; an opt-out is never approval."""
-    if outcome == "confirmed":
-        return "released"
-    if outcome == "denied":
-        return "blocked"
-    if outcome == "expired":
+def verdict_of(settings: Settings, ending: Ending) -> Verdict:
+    """Released and blocked stand; silence follows settings; anything else goes to a person."""
+    if ending in ("released", "blocked", "review"):
+        return ending
+    if ending == "expired":
         return settings.no_answer_verdict
     return "review"
+
+
+def label_of(ending: Ending, last_reply: str | None) -> tuple[LabelValue, LabelSource] | None:
+    """The label an ending earns, if any."""
+    if ending == "released" and last_reply == "yes":
+        return "genuine", "customer_confirmed"
+    if ending == "blocked" and last_reply == "no":
+        return "fraud", "customer_denied"
+    if ending == "expired":
+        return "no_answer", "no_answer"
+    return None
 
 
 def conclude(
     settings: Settings,
     payment: PaymentRecord,
     dialogue: DialogueRecord,
-    outcome: Outcome,
-    answer: str | None,
+    ending: Ending,
     now: datetime,
 ) -> tuple[Change, PaymentStatus]:
-    """The change (dialogue, payment, label) that ends ``dialogue`` with ``outcome``."""
+    """The change (dialogue, payment, label) that ends ``dialogue`` with ``ending``."""
     status = payment.status.model_copy(
-        update={"verdict": verdict_of(settings, outcome), "verdict_at": now, "answer": answer}
+        update={
+            "verdict": verdict_of(settings, ending),
+            "verdict_at": now,
+            "answer": dialogue.answer,
+        }
     )
     record = payment.model_copy(update={"status": status})
-    ended = dialogue.model_copy(
-        update={"state": _STATE[outcome], "answer": answer, "answered_at": now}
-    )
-    if outcome in _LABEL:
-        label, source = _LABEL[outcome]
-        change = label_change(payment.status.payment_id, record, label, source, now)
+    ended = dialogue.model_copy(update={"state": _STATE[ending], "answered_at": now})
+    label = label_of(ending, dialogue.answer)
+    if label is not None:
+        change = label_change(payment.status.payment_id, record, label[0], label[1], now)
     else:
         change = Change(payment=(payment.status.payment_id, record))
     change.dialogue = ended

@@ -1,93 +1,169 @@
 """Dialogue engine: opens a conversation for a challenged payment and acts on its end.
 
-A dialogue is a small state machine (created → sent → answered | expired |
-opted_out | failed). Every transition is committed to the store, with its
-events, *before* anything is sent or decided on it, so a restart resumes where
-it stopped: open dialogues are reloaded and their expiry timers run again.
+A dialogue walks a flow (``friction.dialogue.flows``) on a ladder of channels
+(``friction.dialogue.ladder``). Every transition is committed to the store,
+with its events, *before* anything is sent or decided on it, so a restart
+resumes where it stopped: open dialogues are reloaded and the timers that
+escalate or expire them run again. One lock serialises transitions, so two
+answers racing for one dialogue cannot both count.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from friction.api.schemas import Payment, PaymentStatus, Prompt
+from friction.api.schemas import Payment, PaymentStatus, PreferencesIn, Prompt
 from friction.dialogue import tokens
 from friction.dialogue.channels.console import mask_phone
-from friction.dialogue.conclusion import Outcome, conclude
-from friction.dialogue.replies import parse_reply
+from friction.dialogue.conclusion import Ending, conclude
+from friction.dialogue.flows import Flow, advance, expire, start
+from friction.dialogue.hub import Hub
+from friction.dialogue.ladder import PHONE_CHANNELS, ladder_for
+from friction.dialogue.replies import Intent, parse_reply
 from friction.dialogue.templates import render
 from friction.errors import ChannelError, Conflict, Gone, NotFound
 from friction.events.schemas import DialogueEvent, LabelSource, LabelValue
+from friction.events.webhooks import VerdictWebhooks
 from friction.labels import label_change
 from friction.metrics import Metrics
 from friction.ports import Channel, OutboundMessage, Store
-from friction.records import Change, DialogueRecord, DialogueState
+from friction.records import (
+    AnyEvent,
+    Change,
+    DialogueRecord,
+    Mark,
+    PaymentRecord,
+    Preferences,
+)
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)
-PHONE_CHANNELS = frozenset({"sms", "console"})
+OPT_OUT = "sms_opt_out"
+CONFIRMED = "confirmed_fingerprint"
+TRUSTED = "trusted_counterparty"
+YEAR_S = 400 * 86_400.0
 
 
 class DialogueEngine:
-    """Creates, delivers, answers and expires dialogues."""
+    """Creates, delivers, advances, escalates and ends dialogues."""
 
     def __init__(
         self,
         settings: Settings,
         store: Store,
         channels: Mapping[str, Channel],
-        metrics: Metrics,
-        on_commit: Callable[[], None],
+        flows: Mapping[str, Flow],
+        wiring: EngineWiring,
     ) -> None:
         self._settings = settings
         self._store = store
         self._channels = channels
-        self._metrics = metrics
-        self._on_commit = on_commit
+        self._flows = flows
+        self._wiring = wiring
         self._secret = settings.token_secret.get_secret_value().encode()
-        self._lock = asyncio.Lock()  # serialises transitions: one answer wins
+        self._lock = asyncio.Lock()
 
-    def channel_for(self, payment: Payment) -> str | None:
-        """First rung of the ladder that can reach this customer, if any."""
-        for name in self._settings.default_channels:
-            if name in PHONE_CHANNELS and not payment.customer.phone:
-                continue
-            if name in self._channels:
-                return name
-        return None
+    @property
+    def hub(self) -> Hub:
+        return self._wiring.hub
 
-    def create(self, payment: Payment, channel: str, now: datetime) -> DialogueRecord:
-        """A new dialogue for a challenged payment (committed by the caller with the decision)."""
-        rendered = render(
-            "purchase_confirmation",
-            payment.customer.locale,
-            amount_minor=payment.amount.value,
-            currency=payment.amount.currency,
-            merchant=payment.merchant.name,
-            last4=payment.instrument.last4,
+    # --- opening -------------------------------------------------------------
+    async def ladder(self, payment: Payment) -> list[str]:
+        """The channels that may ask this customer now, in order (empty: unreachable)."""
+        preferences = await self._store.get_preferences(payment.customer.id)
+        ladder = ladder_for(
+            self._settings.default_channels, self._channels, payment.customer.phone, preferences
         )
-        return DialogueRecord(
+        phone = payment.customer.phone
+        uses_phone = phone and any(c in PHONE_CHANNELS for c in ladder)
+        if uses_phone and await self._store.get_mark(OPT_OUT, str(phone), _now().timestamp()):
+            ladder = [c for c in ladder if c not in PHONE_CHANNELS]
+        return ladder
+
+    async def context(self, payment: Payment, counterparty: str) -> PaymentContext:
+        """What the dialogue side knows that the policy needs: reachability, confirmations."""
+        now_ts = _now().timestamp()
+        fingerprint = fingerprint_of(payment)
+        return PaymentContext(
+            ladder=await self.ladder(payment),
+            fingerprint=fingerprint,
+            confirmed_retry=await self._store.get_mark(CONFIRMED, fingerprint, now_ts),
+            trusted=await self._store.get_mark(
+                TRUSTED, f"{payment.customer.id}:{counterparty}", now_ts
+            ),
+        )
+
+    def create(
+        self, payment: Payment, ladder: list[str], now: datetime, locale: str | None = None
+    ) -> DialogueRecord:
+        """A new dialogue (committed by the caller together with the decision)."""
+        flow = self._flows["new_payee_transfer" if payment.payee else "purchase_confirmation"]
+        state, key = start(flow)
+        params: dict[str, str | int | None] = {
+            "amount_minor": payment.amount.value,
+            "currency": payment.amount.currency,
+            "merchant": payment.merchant.name,
+            "payee": payment.payee.name if payment.payee else None,
+            "counterparty": payment.payee.id if payment.payee else payment.merchant.id,
+            "last4": (payment.payee.account_last4 if payment.payee else None)
+            or payment.instrument.last4,
+        }
+        record = DialogueRecord(
             id=f"dlg_{uuid.uuid4().hex[:20]}",
             payment_id=payment.payment_id,
             customer_id=payment.customer.id,
             phone=payment.customer.phone,
-            locale=payment.customer.locale,
-            channel=channel,
+            locale=locale or payment.customer.locale,
+            channel=ladder[0],
             state="created",
-            text=rendered.text,
+            text="",
             created_at=now,
-            expires_at=now + timedelta(seconds=self._settings.dialogue_ttl_seconds),
+            expires_at=now,
+            flow=state,
+            params=params,
+            ladder=ladder,
+        )
+        return self._asking(record, key, now, flow.steps[state.step].expires_after)
+
+    def _asking(
+        self, record: DialogueRecord, key: str, now: datetime, step_expiry: timedelta | None
+    ) -> DialogueRecord:
+        """The record asking ``key`` from ``now``: text, expiry and the next-rung time."""
+        ttl = timedelta(seconds=self._settings.dialogue_ttl_seconds)
+        expires = now + min(ttl, step_expiry) if step_expiry else now + ttl
+        has_next = record.rung + 1 < len(record.ladder)
+        step = timedelta(seconds=self._settings.ladder_step_seconds)
+        return record.model_copy(
+            update={
+                "text": self._text(record, key),
+                "expires_at": expires,
+                "next_rung_at": min(now + step, expires) if has_next else None,
+            }
         )
 
-    def event(self, dialogue: DialogueRecord, state: DialogueState, at: datetime) -> DialogueEvent:
-        """The event announcing that ``dialogue`` entered ``state``."""
-        self._metrics.dialogues.labels(state, dialogue.channel, dialogue.locale[:2]).inc()
+    def _text(self, record: DialogueRecord, key: str) -> str:
+        p = record.params
+        return render(
+            key,
+            record.locale,
+            amount_minor=_int(p.get("amount_minor")),
+            currency=_str(p.get("currency")),
+            merchant=_str(p.get("merchant")),
+            payee=_str(p.get("payee")),
+            last4=_str(p.get("last4")),
+        ).text
+
+    def event(self, dialogue: DialogueRecord, state: str, at: datetime) -> DialogueEvent:
+        """The event announcing that ``dialogue`` entered ``state`` (counted in the funnel)."""
+        self._wiring.metrics.dialogues.labels(state, dialogue.channel, dialogue.locale[:2]).inc()
         return DialogueEvent(
-            event_id=f"dialogue:{dialogue.id}:{state}",
+            event_id=f"dialogue:{dialogue.id}:{state}:{dialogue.rung}:{dialogue.flow.turns}",
             at=at,
             customer_id=dialogue.customer_id,
             payment_id=dialogue.payment_id,
@@ -98,73 +174,280 @@ class DialogueEngine:
             answer=dialogue.answer,
         )
 
+    # --- sending -------------------------------------------------------------
     async def deliver(self, dialogue: DialogueRecord) -> None:
-        """Send the prompt on its channel and record that it went (or failed)."""
-        channel = self._channels[dialogue.channel]
+        """Send the current prompt on the current rung; a failure climbs the ladder."""
         message = OutboundMessage(
             dialogue.id, dialogue.customer_id, dialogue.phone, dialogue.locale, dialogue.text
         )
         try:
-            await channel.send(message)
+            message_id = await self._channels[dialogue.channel].send(message)
         except ChannelError as error:
             log.warning("dialogue %s: %s failed: %s", dialogue.id, dialogue.channel, error.message)
-            await self._finish(dialogue.id, "failed", None, _now())
+            await self.delivery_failed(dialogue.id, dialogue.channel)
             return
         async with self._lock:
             current = await self._store.get_dialogue(dialogue.id)
-            if current is None or current.state != "created":
+            if current is None or not current.is_open or current.channel != dialogue.channel:
                 return
-            sent = current.model_copy(update={"state": "sent"})
-            await self._commit(Change(dialogue=sent, events=[self.event(sent, "sent", _now())]))
+            sent = current.model_copy(
+                update={"state": "sent", "message_ids": [*current.message_ids, message_id]}
+            )
+            events: list[AnyEvent] = [self.event(sent, "sent", _now())]
+            await self._commit(Change(dialogue=sent, events=events))
 
+    async def delivery_status(self, message_id: str, status: str) -> None:
+        """A channel's delivery report (Twilio status callback): delivered or failed."""
+        found = [d for d in await self._store.open_dialogues() if message_id in d.message_ids]
+        if not found:
+            return
+        dialogue = found[0]
+        if status in {"failed", "undelivered"}:
+            await self.delivery_failed(dialogue.id, dialogue.channel)
+        elif status == "delivered":
+            async with self._lock:
+                current = await self._store.get_dialogue(dialogue.id)
+                if current is not None and current.state == "sent":
+                    done = current.model_copy(update={"state": "delivered"})
+                    events: list[AnyEvent] = [self.event(done, "delivered", _now())]
+                    await self._commit(Change(dialogue=done, events=events))
+
+    async def delivery_failed(self, dialogue_id: str, channel: str) -> None:
+        """Move to the next rung, or end in review if there is none."""
+        async with self._lock:
+            dialogue = await self._store.get_dialogue(dialogue_id)
+            if dialogue is None or not dialogue.is_open or dialogue.channel != channel:
+                return
+            moved = await self._climb(dialogue, _now(), "failed")
+            if moved is None:
+                await self._end(dialogue, "failed", _now())
+
+    async def _climb(
+        self, dialogue: DialogueRecord, now: datetime, why: str
+    ) -> DialogueRecord | None:
+        """Ask on the next rung (persisted first, then sent); None if there is none."""
+        if dialogue.rung + 1 >= len(dialogue.ladder):
+            return None
+        rung = dialogue.rung + 1
+        moved = dialogue.model_copy(
+            update={"rung": rung, "channel": dialogue.ladder[rung], "state": "created"}
+        )
+        has_next = rung + 1 < len(moved.ladder)
+        step = timedelta(seconds=self._settings.ladder_step_seconds)
+        moved = moved.model_copy(
+            update={"next_rung_at": min(now + step, moved.expires_at) if has_next else None}
+        )
+        events: list[AnyEvent] = [
+            self.event(dialogue, f"escalated_{why}", now),
+            self.event(moved, "created", now),
+        ]
+        await self._commit(Change(dialogue=moved, events=events))
+        self._wiring.spawn(self.deliver(moved))
+        return moved
+
+    # --- answers -------------------------------------------------------------
     def prompt(self, dialogue: DialogueRecord) -> Prompt:
         """The in-app view of an open dialogue, with a fresh answer token."""
         expires_ts = int(dialogue.expires_at.timestamp())
-        language = dialogue.locale[:2]
+        rtl = dialogue.locale[:2] in {"ar", "he", "fa", "ur"}
         return Prompt(
             dialogue_id=dialogue.id,
             payment_id=dialogue.payment_id,
             text=dialogue.text,
             locale=dialogue.locale,
-            direction="rtl" if language in {"ar", "he", "fa", "ur"} else "ltr",
+            direction="rtl" if rtl else "ltr",
             expires_at=dialogue.expires_at,
             token=tokens.mint(self._secret, dialogue.id, dialogue.customer_id, expires_ts),
         )
 
     async def prompts_for(self, customer_id: str) -> list[Prompt]:
         """Open prompts of one customer, newest first."""
-        mine = [d for d in await self._store.open_dialogues() if d.customer_id == customer_id]
+        now = _now()
+        mine = [
+            d
+            for d in await self._store.open_dialogues()
+            if d.customer_id == customer_id and d.expires_at > now
+        ]
         return [self.prompt(d) for d in sorted(mine, key=lambda d: d.created_at, reverse=True)]
 
     async def answer(self, dialogue_id: str, token: str, answer: str) -> PaymentStatus:
-        """An in-app answer: token-checked, single use."""
+        """An in-app answer: token-checked, counted once."""
         dialogue = await self._store.get_dialogue(dialogue_id)
         if dialogue is None:
             raise NotFound(f"no dialogue {dialogue_id}")
         now = _now()
         tokens.check(self._secret, token, dialogue.id, dialogue.customer_id, now.timestamp())
-        outcome: Outcome = "confirmed" if answer == "yes" else "denied"
-        return await self._finish(dialogue_id, outcome, answer, now)
+        await self._turn(dialogue_id, Intent(answer), now, strict=True)
+        return await self.status(dialogue.payment_id)
 
-    async def reply(self, phone: str, body: str) -> str:
-        """An SMS reply from ``phone``: counts only for that number's open dialogue."""
+    async def reply(self, phone: str, body: str, message_id: str | None = None) -> str:
+        """An SMS reply from ``phone``; returns the text to answer with ('' for none)."""
         now = _now()
-        candidates = [
-            d for d in await self._store.open_dialogues()
-            if d.phone == phone and d.channel in PHONE_CHANNELS and d.expires_at > now
-        ]  # fmt: skip
-        if not candidates:
+        if message_id and await self._store.get_mark("inbound", message_id, now.timestamp()):
+            return ""  # a replayed webhook: already handled
+        opted_out = await self._store.get_mark(OPT_OUT, phone, now.timestamp())
+        intent = parse_reply(body, opted_out=opted_out)
+        marks = [Mark("inbound", message_id, now.timestamp() + 2 * 86_400)] if message_id else []
+        if intent in {Intent.STOP, Intent.START}:
+            return await self._opt(phone, intent, now, marks)
+        dialogue = self._open_for_phone(await self._store.open_dialogues(), phone, now)
+        if dialogue is None:
             log.info("sms from %s ignored: no open dialogue", mask_phone(phone))
-            return "ignored"
-        dialogue = max(candidates, key=lambda d: d.created_at)
-        intent = parse_reply(body)
-        if intent in {"yes", "no"}:
-            await self._finish(
-                dialogue.id, "confirmed" if intent == "yes" else "denied", intent, now
+            if marks:
+                await self._commit(Change(marks=marks))
+            return render("help", None).text if intent is Intent.HELP else ""
+        return await self._turn(dialogue.id, intent, now, marks=marks)
+
+    @staticmethod
+    def _open_for_phone(
+        dialogues: list[DialogueRecord], phone: str, now: datetime
+    ) -> DialogueRecord | None:
+        mine = [
+            d
+            for d in dialogues
+            if d.phone == phone and d.channel in PHONE_CHANNELS and d.expires_at > now
+        ]
+        return max(mine, key=lambda d: d.created_at) if mine else None
+
+    async def _opt(self, phone: str, intent: Intent, now: datetime, marks: list[Mark]) -> str:
+        """STOP: no more SMS, open SMS dialogues climb the ladder (never approve). START: back."""
+        until = now.timestamp() + (YEAR_S if intent is Intent.STOP else 0.0)
+        await self._commit(Change(marks=[*marks, Mark(OPT_OUT, phone, until)]))
+        if intent is Intent.START:
+            return render("opted_in", None).text
+        for dialogue in await self._store.open_dialogues():
+            if dialogue.phone == phone and dialogue.channel in PHONE_CHANNELS:
+                async with self._lock:
+                    current = await self._store.get_dialogue(dialogue.id)
+                    if current is None or not current.is_open:
+                        continue
+                    if await self._climb(current, now, "opted_out") is None:
+                        await self._end(current, "opted_out", now)
+        return render("opted_out", None).text
+
+    async def _turn(
+        self,
+        dialogue_id: str,
+        intent: Intent,
+        now: datetime,
+        *,
+        strict: bool = False,
+        marks: list[Mark] | None = None,
+    ) -> str:
+        """Advance the flow with one reply; persist; answer with the next prompt or closing."""
+        async with self._lock:
+            dialogue = await self._store.get_dialogue(dialogue_id)
+            if dialogue is None:
+                raise NotFound(f"no dialogue {dialogue_id}")
+            if not dialogue.is_open:
+                raise Conflict(f"dialogue {dialogue_id} is already {dialogue.state}")
+            if dialogue.expires_at <= now:
+                raise Gone(f"dialogue {dialogue_id} expired; the answer came too late")
+            flow = self._flows[dialogue.flow.flow]
+            step = advance(flow, dialogue.flow, intent)
+            answer = str(intent) if intent in {Intent.YES, Intent.NO} else dialogue.answer
+            moved = dialogue.model_copy(update={"flow": step.state, "answer": answer})
+            text = self._text(moved, step.prompt)
+            if step.outcome is not None and step.outcome != "expired":
+                ending: Ending = "opted_out" if step.outcome == "opted_out" else step.outcome
+                await self._end(moved, ending, now, marks or [])
+                return text
+            waiting = self._asking(moved, step.prompt, now, step.expires_after)
+            state = "reasked" if intent is Intent.UNCLEAR else "answered_step"
+            await self._commit(
+                Change(
+                    dialogue=waiting, events=[self.event(waiting, state, now)], marks=marks or []
+                )
             )
-        elif intent == "stop":
-            await self._finish(dialogue.id, "opted_out", intent, now)
-        return str(intent)
+            self._wiring.hub.customer_changed(dialogue.customer_id)
+            return text
+
+    async def _end(
+        self,
+        dialogue: DialogueRecord,
+        ending: Ending,
+        now: datetime,
+        marks: list[Mark] | None = None,
+    ) -> None:
+        """Conclude (verdict, label, events) — caller holds the lock."""
+        payment = await self._store.get_payment(dialogue.payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {dialogue.payment_id} for dialogue {dialogue.id}")
+        change, status = conclude(self._settings, payment, dialogue, ending, now)
+        change.marks.extend(marks or [])
+        if ending == "released":
+            until = now.timestamp() + self._settings.confirm_retry_seconds
+            change.marks.append(Mark(CONFIRMED, payment.fingerprint, until))
+            trusted_until = now.timestamp() + self._settings.trusted_days * 86_400
+            counterparty = str(dialogue.params.get("counterparty") or payment.merchant_id)
+            change.marks.append(
+                Mark(TRUSTED, f"{payment.customer_id}:{counterparty}", trusted_until)
+            )
+        ended = change.dialogue
+        assert ended is not None  # conclude always ends the dialogue
+        change.events.insert(0, self.event(ended, ended.state, now))
+        if ended.state == "answered":
+            waited = (now - dialogue.created_at).total_seconds()
+            language = dialogue.locale[:2]
+            self._wiring.metrics.time_to_answer.labels(dialogue.channel, language).observe(waited)
+        await self._commit(change)
+        self._announce(payment, status)
+
+    def _announce(self, payment: PaymentRecord, status: PaymentStatus) -> None:
+        self._wiring.hub.payment_changed(status.payment_id)
+        self._wiring.hub.customer_changed(payment.customer_id)
+        if self._wiring.webhooks is not None:
+            self._wiring.webhooks.enqueue(status)
+
+    # --- timers --------------------------------------------------------------
+    async def tick(self) -> int:
+        """Escalate dialogues whose rung timed out, end those past expiry; returns changes."""
+        now = _now()
+        changed = 0
+        for dialogue in await self._store.open_dialogues():
+            if dialogue.expires_at <= now or (
+                dialogue.next_rung_at is not None and dialogue.next_rung_at <= now
+            ):
+                async with self._lock:
+                    current = await self._store.get_dialogue(dialogue.id)
+                    if current is not None and current.is_open:
+                        changed += await self._timeout(current, now)
+        return changed
+
+    async def _timeout(self, dialogue: DialogueRecord, now: datetime) -> int:
+        if dialogue.expires_at > now:
+            return 0 if await self._climb(dialogue, now, "no_answer") is None else 1
+        step = expire(self._flows[dialogue.flow.flow], dialogue.flow)
+        ending: Ending = "expired" if step.outcome in (None, "expired") else step.outcome
+        await self._end(dialogue.model_copy(update={"flow": step.state}), ending, now)
+        return 1
+
+    async def run_timers(self) -> None:
+        """Tick forever (resumes after a restart: all state is in the store)."""
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("dialogue timer sweep failed; retrying")
+            await asyncio.sleep(self._settings.expiry_check_seconds)
+
+    # --- verdicts and labels -------------------------------------------------
+    async def status(self, payment_id: str, wait: float = 0.0) -> PaymentStatus:
+        """The payment's status; with ``wait`` > 0, hold until it leaves ``pending``."""
+        record = await self._store.get_payment(payment_id)
+        if record is None:
+            raise NotFound(f"no payment {payment_id}")
+        if wait > 0 and record.status.verdict == "pending":
+            await self._wiring.hub.wait_payment(payment_id, wait)
+            record = await self._store.get_payment(payment_id)
+            assert record is not None  # payments are never deleted while waiting
+        return record.status
+
+    async def set_preferences(self, customer_id: str, given: PreferencesIn) -> Preferences:
+        """Store a customer's channel order and language (used from the next challenge on)."""
+        preferences = Preferences(channels=list(given.channels), locale=given.locale)
+        await self._commit(Change(preferences=(customer_id, preferences)))
+        return preferences
 
     async def record_label(
         self, payment_id: str, label: LabelValue, source: LabelSource
@@ -177,51 +460,58 @@ class DialogueEngine:
             await self._commit(label_change(payment_id, payment, label, source, _now()))
             return payment.status
 
-    async def expire_due(self) -> int:
-        """Close every open dialogue past its expiry; returns how many."""
-        now = _now()
-        due = [d for d in await self._store.open_dialogues() if d.expires_at <= now]
-        for dialogue in due:
-            await self._finish(dialogue.id, "expired", None, now)
-        return len(due)
-
-    async def run_timers(self) -> None:
-        """Expire due dialogues forever (resumes after a restart: state is in the store)."""
-        while True:
-            try:
-                await self.expire_due()
-            except Exception:
-                log.exception("expiry sweep failed; retrying")
-            await asyncio.sleep(self._settings.expiry_check_seconds)
-
-    async def _finish(
-        self, dialogue_id: str, outcome: Outcome, answer: str | None, now: datetime
-    ) -> PaymentStatus:
-        async with self._lock:
-            dialogue = await self._store.get_dialogue(dialogue_id)
-            if dialogue is None:
-                raise NotFound(f"no dialogue {dialogue_id}")
-            if not dialogue.is_open:
-                raise Conflict(f"dialogue {dialogue_id} is already {dialogue.state}")
-            if outcome in {"confirmed", "denied"} and dialogue.expires_at <= now:
-                raise Gone(f"dialogue {dialogue_id} expired; the answer came too late")
-            payment = await self._store.get_payment(dialogue.payment_id)
-            if payment is None:
-                raise NotFound(f"no payment {dialogue.payment_id} for dialogue {dialogue_id}")
-            change, status = conclude(self._settings, payment, dialogue, outcome, answer, now)
-            ended = change.dialogue
-            if ended is not None:
-                change.events.insert(0, self.event(ended, ended.state, now))
-                if outcome in {"confirmed", "denied"}:
-                    waited = (now - dialogue.created_at).total_seconds()
-                    language = dialogue.locale[:2]
-                    self._metrics.time_to_answer.labels(dialogue.channel, language).observe(waited)
-            await self._commit(change)
-            return status
-
     async def _commit(self, change: Change) -> None:
         await self._store.commit(change)
-        self._on_commit()
+        self._wiring.on_commit()
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentContext:
+    """Per payment: the channel ladder, and whether a confirmation already covers it."""
+
+    ladder: list[str]
+    fingerprint: str
+    confirmed_retry: bool
+    trusted: bool
+
+
+def fingerprint_of(payment: Payment) -> str:
+    """Same customer, instrument, amount and counterparty: the same payment retried."""
+    parts = (
+        payment.customer.id,
+        payment.instrument.token,
+        str(payment.amount.value),
+        payment.amount.currency,
+        payment.merchant.id,
+        payment.payee.id if payment.payee else "",
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+class EngineWiring:
+    """What the engine reports to: metrics, the outbox relay, push hub, webhooks, tasks."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        on_commit: Callable[[], None],
+        spawn: Callable[..., None],
+        hub: Hub | None = None,
+        webhooks: VerdictWebhooks | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.on_commit = on_commit
+        self.spawn = spawn
+        self.hub = hub or Hub()
+        self.webhooks = webhooks
+
+
+def _int(value: str | int | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _str(value: str | int | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _now() -> datetime:

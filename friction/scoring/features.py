@@ -12,6 +12,7 @@ store contract tests.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 DAY = 86_400.0
@@ -33,6 +34,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "cust_mean_30d",
     "amount_ratio_30d",
     "amount_zscore_30d",
+    "amount_ratio_median_30d",
+    "amount_rank_30d",
+    "amount_ratio_max_30d",
     "secs_since_last",
     "first_counterparty",
     "first_terminal",
@@ -44,7 +48,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "terminal_count_30d",
     "terminal_fraud_7d",
     "terminal_fraud_30d",
+    "terminal_risk_14d",
     "terminal_risk_30d",
+    "terminal_labelled_30d",
+    "terminal_fraud_days_30d",
+    "terminal_fraud_first_age",
+    "terminal_fraud_last_age",
     "merchant_fraud_30d",
     "merchant_risk_30d",
 )
@@ -131,44 +140,25 @@ def compute(facts: PaymentFacts, before: Snapshot) -> list[float]:
 
     Customer windows include the current payment (as the handbook's); the
     amount comparisons use only earlier payments, so a large payment cannot
-    hide itself by raising its own baseline.
+    hide itself by raising its own baseline. One pass over each state object:
+    this runs on the scoring hot path.
     """
-    ts, amount = facts.ts, facts.amount
-    prior = before.customer.history
-    counts: list[float] = []
-    means: list[float] = []
-    for days in WINDOWS:
-        horizon = ts - days * DAY
-        window = [a for t, a in prior if horizon < t <= ts]
-        window.append(amount)
-        counts.append(float(len(window)))
-        means.append(sum(window) / len(window))
-    prior_amounts = [a for t, a in prior if ts - HISTORY_DAYS * DAY < t <= ts]
-    ratio, zscore = _amount_position(amount, prior_amounts)
-    last = max((t for t, _ in prior if t <= ts), default=None)
+    ts = facts.ts
+    customer = before.customer
     when = _utc(ts)
-    terminal = _window_sums(before.terminal, facts.day)
-    merchant = _window_sums(before.merchant, facts.day)
+    terminal = _entity_stats(before.terminal, facts.day)
+    merchant = _entity_stats(before.merchant, facts.day)
     return [
-        amount,
-        *counts,
-        *means,
-        ratio,
-        zscore,
-        math.nan if last is None else ts - last,
-        0.0 if facts.counterparty_id in before.customer.seen_counterparties else 1.0,
-        0.0 if facts.terminal_id in before.customer.seen_terminals else 1.0,
+        facts.amount,
+        *_customer_stats(ts, facts.amount, customer.history),
+        0.0 if facts.counterparty_id in customer.seen_counterparties else 1.0,
+        0.0 if facts.terminal_id in customer.seen_terminals else 1.0,
         1.0 if when[0] <= NIGHT_LAST_HOUR else 0.0,
         1.0 if when[1] >= 5 else 0.0,
         CHANNEL_CODES.get(facts.channel, -1.0),
-        float(terminal[1][0] + 1),
-        float(terminal[7][0] + 1),
-        float(terminal[30][0] + 1),
-        float(terminal[7][1]),
-        float(terminal[30][1]),
-        _risk(terminal[30]),
-        float(merchant[30][1]),
-        _risk(merchant[30]),
+        *terminal,
+        merchant[4],  # fraud labels, 30 days
+        merchant[6],  # fraud share among labels, 30 days
     ]
 
 
@@ -178,35 +168,98 @@ def _utc(ts: float) -> tuple[int, int]:
     return int(seconds // 3600), int((days + 3) % 7)  # 1970-01-01 was a Thursday (3)
 
 
-def _amount_position(amount: float, prior: list[float]) -> tuple[float, float]:
-    if not prior:
-        return math.nan, math.nan
-    mean = sum(prior) / len(prior)
-    var = sum((a - mean) ** 2 for a in prior) / len(prior)
-    ratio = amount / mean if mean > 0 else math.nan
-    zscore = (amount - mean) / math.sqrt(var) if var > 0 else math.nan
-    return ratio, zscore
+def _customer_stats(ts: float, amount: float, history: list[tuple[float, float]]) -> list[float]:
+    """Window counts and means (with this payment), then how it compares with earlier ones.
+
+    A compromised card's fraud is a multiple of the owner's usual amount, so the
+    comparisons are against the customer's own past: mean, spread, median (robust
+    to the inflated payments of an ongoing compromise), rank and maximum.
+    """
+    h1, h7, h30 = ts - DAY, ts - 7 * DAY, ts - HISTORY_DAYS * DAY
+    # Comprehensions and C builtins rather than one explicit loop: about 3x faster.
+    prior = [a for t, a in history if h30 < t <= ts]
+    week = [a for t, a in history if h7 < t <= ts]
+    day = [a for t, a in history if h1 < t <= ts] if week else []
+    total = sum(prior)
+    n = len(prior)
+    counts = [len(day) + 1.0, len(week) + 1.0, n + 1.0]
+    means = [
+        (sum(day) + amount) / counts[0],
+        (sum(week) + amount) / counts[1],
+        (total + amount) / counts[2],
+    ]
+    position = _amount_position(amount, prior, total)
+    return [*counts, *means, *position, ts - _last_before(history, ts) if n else math.nan]
 
 
-def _window_sums(entity: EntityState, today: int) -> dict[int, tuple[int, int, int]]:
-    """Per window: (payments, fraud labels, genuine labels) over the last n days."""
-    sums: dict[int, tuple[int, int, int]] = {}
-    for days in WINDOWS:
-        n = f = g = 0
-        for day, (payments, fraud, genuine) in entity.days.items():
-            if today - days < day <= today:
-                n += payments
-                f += fraud
-                g += genuine
-        sums[days] = (n, f, g)
-    return sums
+def _last_before(history: list[tuple[float, float]], ts: float) -> float:
+    """Time of the customer's latest payment not after ``ts`` (history is normally in order)."""
+    latest = max(history)[0]
+    if latest <= ts:
+        return latest
+    return max((t for t, _ in history if t <= ts), default=math.nan)
 
 
-def _risk(window: tuple[int, int, int]) -> float:
-    """Share of fraud among the labels received for the window's payments (NaN if none)."""
-    _, fraud, genuine = window
-    labelled = fraud + genuine
-    return fraud / labelled if labelled else math.nan
+def _amount_position(amount: float, prior: list[float], total: float) -> list[float]:
+    """Ratio to mean, z-score, ratio to median, rank and ratio to maximum (NaN without history)."""
+    n = len(prior)
+    if not n:
+        return [math.nan] * 5
+    mean = total / n
+    var = sum([(a - mean) ** 2 for a in prior]) / n
+    ranked = sorted(prior)
+    middle = n // 2
+    median = ranked[middle] if n % 2 else (ranked[middle - 1] + ranked[middle]) / 2.0
+    return [
+        amount / mean if mean > 0 else math.nan,
+        (amount - mean) / math.sqrt(var) if var > 1e-12 else math.nan,
+        amount / median if median > 0 else math.nan,
+        bisect_left(ranked, amount) / n,
+        amount / ranked[-1] if ranked[-1] > 0 else math.nan,
+    ]
+
+
+def _entity_stats(entity: EntityState, today: int) -> list[float]:
+    """A terminal's (or merchant's) traffic and fraud history from the labels received so far.
+
+    Labels arrive late, so the recent days are mostly unlabelled: shares are taken
+    among *labelled* payments, which stays right whatever the delay. The age of the
+    first and last day with a fraud tells an ongoing compromise (recent fraud) from
+    one that has run its course (first fraud long ago) or an isolated fraud.
+    """
+    n1 = n7 = n30 = f7 = f14 = g14 = f30 = g30 = fraud_days = 0
+    first = last = -1
+    for day, (payments, fraud, genuine) in entity.days.items():
+        age = today - day
+        if age < 0 or age >= HISTORY_DAYS:
+            continue
+        n30 += payments
+        f30 += fraud
+        g30 += genuine
+        if age < 14:
+            f14 += fraud
+            g14 += genuine
+            if age < 7:
+                n7 += payments
+                f7 += fraud
+                n1 += payments if age == 0 else 0
+        if fraud:
+            fraud_days += 1
+            first = age if age > first else first
+            last = age if last < 0 or age < last else last
+    return [
+        n1 + 1.0,
+        n7 + 1.0,
+        n30 + 1.0,
+        float(f7),
+        float(f30),
+        f14 / (f14 + g14) if f14 + g14 else math.nan,
+        f30 / (f30 + g30) if f30 + g30 else math.nan,
+        float(f30 + g30),
+        float(fraud_days),
+        float(first) if first >= 0 else math.nan,
+        float(last) if last >= 0 else math.nan,
+    ]
 
 
 class FeatureBook:

@@ -20,6 +20,7 @@ from friction.api.schemas import (
     DialogueRef,
     Payment,
     PaymentStatus,
+    Reason,
     ScoreResponse,
     Verdict,
 )
@@ -32,10 +33,19 @@ from friction.records import Change, DialogueRecord, PaymentRecord
 from friction.scoring.explain import explain
 from friction.scoring.facts import facts_of
 from friction.scoring.model import Model
-from friction.scoring.policy import PolicyInput, decide
+from friction.scoring.policy import Action, PolicyInput, choose
 from friction.settings import Settings
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+RETRY_ALLOWED = Action(
+    "allow",
+    [
+        Reason(
+            code="CONFIRMED_RETRY",
+            text="The customer confirmed this payment a moment ago; the retry goes through.",
+        )
+    ],
+)
 
 
 class ModelSlot:
@@ -108,16 +118,25 @@ class Scorer:
         model = self._slot.model
         vector = observation.features
         score, why = explain(model, vector, low_risk_below=self._settings.challenge_at)
-        channel = self._engine.channel_for(payment)
-        decision, policy_reasons = decide(
+        context = await self._engine.context(payment, facts.counterparty_id)
+        channel = context.ladder[0] if context.ladder else None
+        action = RETRY_ALLOWED if context.confirmed_retry else choose(
             self._settings,
             PolicyInput(
-                score, payment.amount.value, observation.recent_challenges, channel is not None
+                score,
+                payment.amount.value,
+                observation.recent_challenges,
+                channel is not None,
+                payment_id=payment.payment_id,
+                channel=payment.channel,
+                trusted=context.trusted,
+                currency=payment.amount.currency,
             ),
         )
-        why.extend(policy_reasons)
+        decision = action.decision
+        why.extend(action.reasons)
         dialogue = (
-            self._engine.create(payment, channel, now)
+            self._engine.create(payment, context.ladder, now)
             if decision == "challenge" and channel is not None
             else None
         )
@@ -162,6 +181,8 @@ class Scorer:
             amount_minor=payment.amount.value,
             currency=payment.amount.currency,
             channel=payment.channel,
+            propensity=action.propensity,
+            fingerprint=context.fingerprint,
         )
         await self._commit(payment, record, vector, dialogue, now)
         return record

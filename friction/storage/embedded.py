@@ -28,6 +28,7 @@ from friction.records import (
     Observation,
     OutboxEntry,
     PaymentRecord,
+    Preferences,
 )
 from friction.scoring.features import CustomerState, EntityState, FeatureBook, PaymentFacts
 
@@ -85,6 +86,14 @@ class EmbeddedStore:
     async def open_dialogues(self) -> list[DialogueRecord]:
         return list(self._open.values())
 
+    async def get_preferences(self, customer_id: str) -> Preferences | None:
+        raw = self._get("preferences", customer_id)
+        return None if raw is None else Preferences.model_validate_json(raw)
+
+    async def get_mark(self, kind: str, key: str, now_ts: float) -> bool:
+        raw = self._get(f"mark:{kind}", key)
+        return raw is not None and float(raw) > now_ts
+
     # --- UnitOfWork ---------------------------------------------------------
     async def commit(self, change: Change) -> None:
         for update in change.labels:
@@ -104,6 +113,10 @@ class EmbeddedStore:
             )
             self._dirty.update({("terminal", update.terminal_id), ("merchant", update.merchant_id)})
         rows.extend(self._dirty_rows())
+        rows.extend((f"mark:{m.kind}", m.key, repr(m.until).encode()) for m in change.marks)
+        if change.preferences is not None:
+            customer_id, preferences = change.preferences
+            rows.append(("preferences", customer_id, preferences.model_dump_json().encode()))
         dialogue = change.dialogue
         with self._db:  # one transaction: records, state, outbox
             self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)

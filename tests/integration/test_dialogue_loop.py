@@ -82,7 +82,7 @@ async def test_sms_reply_no_blocks_and_labels_fraud(
     client = await start_app(settings)
     await challenge(client, 3)
     stranger = await client.post("/v1/dev/sms", json={"phone": "+447700900999", "body": "YES"})
-    assert (await stranger.json())["intent"] == "ignored"
+    assert (await stranger.json())["reply"] == ""
     reply = await client.post("/v1/dev/sms", json={"phone": "+447700900123", "body": "no"})
     assert reply.status == 200
     status = await (await client.get("/v1/payments/pay_loop_3")).json()

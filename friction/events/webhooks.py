@@ -1,0 +1,89 @@
+"""Gateway verdict webhooks: tell the gateway when a challenged payment is decided.
+
+Each delivery is a JSON ``PaymentStatus`` with headers ``Friction-Event-Id``
+(stable per verdict: gateways de-duplicate on it) and ``Friction-Signature:
+t=<unix>,v1=<hex>`` where ``hex = HMAC-SHA256(secret, "<t>.<body>")``; the
+timestamp lets the gateway refuse old replays. Failed deliveries are retried
+with exponential backoff; the gateway can always reconcile with
+``GET /v1/payments/{id}`` (long-poll with ``?wait=``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import time
+
+import aiohttp
+
+from friction.api.schemas import PaymentStatus
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "Friction-Signature"
+EVENT_ID_HEADER = "Friction-Event-Id"
+
+
+def sign(secret: bytes, timestamp: int, body: bytes) -> str:
+    """The signature header value for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: bytes, header: str, body: bytes, now: float, tolerance_s: float = 300) -> bool:
+    """What a gateway does with a delivery: check signature and freshness."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    if not parts.get("t", "").isdigit() or "v1" not in parts:
+        return False
+    timestamp = int(parts["t"])
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts["v1"]) and abs(now - timestamp) <= tolerance_s
+
+
+class VerdictWebhooks:
+    """Queue and deliver verdicts to one callback URL, with retries."""
+
+    def __init__(self, url: str, secret: bytes, attempts: int = 8, first_backoff: float = 0.5):
+        self._url = url
+        self._secret = secret
+        self._attempts = attempts
+        self._first_backoff = first_backoff
+        self._queue: asyncio.Queue[PaymentStatus] = asyncio.Queue()
+        self.delivered = 0
+
+    def enqueue(self, status: PaymentStatus) -> None:
+        self._queue.put_nowait(status)
+
+    async def run(self) -> None:
+        """Deliver queued verdicts forever, each in its own retrying task."""
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            pending: set[asyncio.Task[None]] = set()
+            while True:
+                status = await self._queue.get()
+                task = asyncio.create_task(self._deliver(session, status))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+    async def _deliver(self, session: aiohttp.ClientSession, status: PaymentStatus) -> None:
+        body = status.model_dump_json().encode()
+        event_id = f"verdict:{status.payment_id}:{status.verdict}"
+        backoff = self._first_backoff
+        for attempt in range(1, self._attempts + 1):
+            headers = {
+                "Content-Type": "application/json",
+                EVENT_ID_HEADER: event_id,
+                SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),
+            }
+            try:
+                async with session.post(self._url, data=body, headers=headers) as response:
+                    if response.status < 300:
+                        self.delivered += 1
+                        return
+                    problem = f"HTTP {response.status}"
+            except (aiohttp.ClientError, TimeoutError) as error:
+                problem = type(error).__name__
+            log.warning("verdict webhook %s attempt %d failed: %s", event_id, attempt, problem)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+        log.error("verdict webhook %s given up after %d attempts", event_id, self._attempts)

@@ -1,0 +1,369 @@
+"""One contract for every ``Store`` adapter: the embedded SQLite store and Redis.
+
+Feature parity is checked against ``FeatureBook``, the in-memory reference that
+offline training replays, over a random stream of payments, labels and
+challenges: the Redis Lua transitions must give the very same vectors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Connection, ConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from friction.api.schemas import PaymentStatus
+from friction.events.schemas import DecisionEvent, DialogueEvent
+from friction.ports import Store
+from friction.records import (
+    Change,
+    DialogueRecord,
+    LabelUpdate,
+    Mark,
+    PaymentRecord,
+    Preferences,
+)
+from friction.scoring.features import DAY, FEATURE_NAMES, FeatureBook, PaymentFacts
+from friction.storage.redis_store import RedisStore
+from tests.servers import ServerProcess
+
+T0 = 1_795_000_000.123456  # 2026-11-18, with microseconds: exercises number precision
+WEEK = 7 * DAY
+
+
+@pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh store of each adapter (Redis: a unique key prefix per test)."""
+    adapter: Store
+    if request.param == "embedded":
+        from friction.storage.embedded import EmbeddedStore
+
+        adapter = EmbeddedStore(tmp_path / "store.db")
+    else:
+        url = request.getfixturevalue("redis_url")
+        adapter = RedisStore.from_url(url, prefix=f"test:{uuid.uuid4().hex[:12]}:")
+    yield adapter
+    await adapter.close()
+
+
+def same_vector(got: list[float], want: list[float]) -> bool:
+    """Exact equality, NaN equal to NaN (both sides run the same float code)."""
+    return len(got) == len(want) and all(
+        a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(got, want, strict=True)
+    )
+
+
+def random_stream(rng: random.Random, n: int) -> list[PaymentFacts]:
+    """Payments over ~200 days: bursts, long gaps (window and 180-day trims), a few late ones."""
+    ts, stream = T0, []
+    for _ in range(n):
+        ts += rng.choice([rng.uniform(1, 600), rng.uniform(0, 3 * DAY), rng.uniform(0, 20 * DAY)])
+        late = rng.random() < 0.05
+        stream.append(
+            PaymentFacts(
+                ts=ts - rng.uniform(0, 2 * DAY) if late else ts,
+                amount=round(rng.lognormvariate(8, 1.2), 2) + rng.random() / 3,
+                customer_id=f"cus_{rng.randrange(4)}",
+                merchant_id=f"mer_{rng.randrange(3)}",
+                terminal_id=f"ter_{rng.randrange(5)}",
+                counterparty_id=f"cp_{rng.randrange(8)}",
+                channel=rng.choice(["ecom", "pos", "transfer", "p2p"]),
+            )
+        )
+    return stream
+
+
+async def test_observe_matches_feature_book_over_a_random_stream(store: Store) -> None:
+    rng = random.Random(20261123)
+    book, challenges = FeatureBook(), {}  # type: ignore[var-annotated]
+    window = 3 * DAY
+    seen: list[PaymentFacts] = []
+    for facts in random_stream(rng, 160):
+        observed = await store.observe(facts, window)
+        assert same_vector(observed.features, book.observe(facts)), facts
+        horizon = facts.ts - window
+        want = sum(1 for t in challenges.get(facts.customer_id, []) if t > horizon)
+        assert observed.recent_challenges == want
+        seen.append(facts)
+        change = Change()
+        if rng.random() < 0.3:
+            change.challenge = (facts.customer_id, facts.ts)
+            challenges.setdefault(facts.customer_id, []).append(facts.ts)
+        if rng.random() < 0.4:
+            paid = rng.choice(seen)
+            is_fraud = rng.random() < 0.3
+            change.labels.append(
+                LabelUpdate(paid.merchant_id, paid.terminal_id, paid.day, is_fraud)
+            )
+            book.label(paid.merchant_id, paid.terminal_id, paid.day, is_fraud)
+        await store.commit(change)
+    assert len(observed.features) == len(FEATURE_NAMES)
+
+
+async def test_budget_counts_challenges_within_the_rolling_window(store: Store) -> None:
+    for ts in (T0 - 10 * DAY, T0 - 2 * DAY, T0 - 3600):
+        await store.commit(Change(challenge=("cus_1", ts)))
+    await store.commit(Change(challenge=("cus_other", T0 - 60)))
+    facts = PaymentFacts(T0, 100.0, "cus_1", "mer_1", "ter_1", "ter_1", "ecom")
+    assert (await store.observe(facts, WEEK)).recent_challenges == 2
+    assert (await store.observe(facts, DAY)).recent_challenges == 1
+    assert (await store.observe(facts, 30 * DAY)).recent_challenges == 3
+
+
+def payment_record(payment_id: str, customer_id: str = "cus_1") -> PaymentRecord:
+    now = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
+    status = PaymentStatus(
+        payment_id=payment_id,
+        decision="challenge",
+        verdict="pending",
+        score=0.42,
+        model_version="m1",
+        reasons=[],
+        decided_at=now,
+    )
+    return PaymentRecord(
+        body_hash="h" * 64,
+        response='{"payment_id": "' + payment_id + '"}',
+        status=status,
+        customer_id=customer_id,
+        merchant_id="mer_1",
+        merchant_name="ACME — Ünïcode",
+        terminal_id="ter_1",
+        occurred_at=now,
+        amount_minor=42000,
+        currency="EUR",
+        channel="ecom",
+        propensity=0.25,
+    )
+
+
+def dialogue_record(dialogue_id: str, payment_id: str, state: str = "created") -> DialogueRecord:
+    now = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
+    return DialogueRecord.model_validate(
+        {
+            "id": dialogue_id,
+            "payment_id": payment_id,
+            "customer_id": "cus_1",
+            "phone": "+447700900123",
+            "locale": "ar",
+            "channel": "sms",
+            "state": state,
+            "text": "هل قمت بهذه الدفعة؟",
+            "created_at": now,
+            "expires_at": now + timedelta(minutes=10),
+            "flow": {"flow": "purchase_confirmation", "step": "ask"},
+            "ladder": ["sms", "in_app"],
+        }
+    )
+
+
+def decision_event(payment_id: str) -> DecisionEvent:
+    at = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
+    return DecisionEvent(
+        event_id=f"decision:{payment_id}",
+        at=at,
+        customer_id="cus_1",
+        payment_id=payment_id,
+        occurred_at=at,
+        decision="challenge",
+        score=0.42,
+        model_version="m1",
+        reasons=["amount_ratio_30d"],
+        features={"amount": 420.0, "secs_since_last": 3600.5},
+        amount_minor=42000,
+        currency="EUR",
+        merchant_id="mer_1",
+        terminal_id="ter_1",
+        channel="ecom",
+    )
+
+
+def dialogue_event(dialogue: DialogueRecord) -> DialogueEvent:
+    return DialogueEvent(
+        event_id=f"dialogue:{dialogue.id}:{dialogue.state}",
+        at=dialogue.created_at,
+        customer_id=dialogue.customer_id,
+        payment_id=dialogue.payment_id,
+        dialogue_id=dialogue.id,
+        state=dialogue.state,
+        channel=dialogue.channel,
+        locale=dialogue.locale,
+    )
+
+
+async def test_records_round_trip_and_open_dialogues_follow_state(store: Store) -> None:
+    payment, dialogue = payment_record("pay_1"), dialogue_record("dlg_1", "pay_1")
+    await store.commit(Change(payment=("pay_1", payment), dialogue=dialogue))
+    assert await store.get_payment("pay_1") == payment
+    assert await store.get_dialogue("dlg_1") == dialogue
+    assert await store.get_payment("pay_unknown") is None
+    assert await store.get_dialogue("dlg_unknown") is None
+    assert [d.id for d in await store.open_dialogues()] == ["dlg_1"]
+
+    answered = dialogue.model_copy(update={"state": "answered", "answer": "yes"})
+    await store.commit(Change(dialogue=answered))
+    assert await store.open_dialogues() == []
+    assert await store.get_dialogue("dlg_1") == answered
+
+
+async def test_commit_is_atomic_and_outbox_keeps_commit_order(store: Store) -> None:
+    async def one(i: int) -> None:
+        dialogue = dialogue_record(f"dlg_{i}", f"pay_{i}")
+        events = [decision_event(f"pay_{i}"), dialogue_event(dialogue)]
+        await store.commit(Change(payment=(f"pay_{i}", payment_record(f"pay_{i}")), events=events))
+
+    await asyncio.gather(*(one(i) for i in range(20)))
+    entries = await store.pending(100)
+    assert len(entries) == 40
+    assert [e.seq for e in entries] == sorted({e.seq for e in entries})
+    for first, second in zip(entries[::2], entries[1::2], strict=True):
+        # a commit's events are adjacent and in the order given
+        assert first.event.type == "decision"
+        assert second.event.type == "dialogue"
+        assert first.event.payment_id == second.event.payment_id
+        assert await store.get_payment(first.event.payment_id) is not None
+    assert entries[0].event == decision_event(entries[0].event.payment_id)
+
+
+async def test_pending_and_ack_drain_the_outbox_in_order(store: Store) -> None:
+    ids = [f"pay_{i}" for i in range(7)]
+    for payment_id in ids:
+        await store.commit(Change(events=[decision_event(payment_id)]))
+    first = await store.pending(3)
+    assert [e.event.payment_id for e in first] == ids[:3]
+    assert [e.event.payment_id for e in await store.pending(3)] == ids[:3]  # pending is a peek
+    await store.ack([e.seq for e in first])
+    await store.ack([])
+    rest = await store.pending(100)
+    assert [e.event.payment_id for e in rest] == ids[3:]
+    await store.ack([rest[1].seq])  # out-of-order ack of one entry
+    assert [e.event.payment_id for e in await store.pending(100)] == [ids[3], *ids[5:]]
+    await store.ack([e.seq for e in await store.pending(100)])
+    assert await store.pending(100) == []
+    await store.commit(Change(events=[decision_event("pay_late")]))
+    (late,) = await store.pending(10)
+    assert late.seq > rest[-1].seq
+
+
+async def test_label_changes_terminal_and_merchant_risk(store: Store) -> None:
+    facts = PaymentFacts(T0, 50.0, "cus_1", "mer_1", "ter_1", "cp_1", "pos")
+    before = await store.observe(facts, WEEK)
+    await store.commit(Change(labels=[LabelUpdate("mer_1", "ter_1", facts.day, True)]))
+    later = PaymentFacts(T0 + 60, 50.0, "cus_2", "mer_1", "ter_1", "cp_2", "pos")
+    after = await store.observe(later, WEEK)
+    names = dict(zip(FEATURE_NAMES, after.features, strict=True))
+    assert math.isnan(dict(zip(FEATURE_NAMES, before.features, strict=True))["terminal_risk_30d"])
+    assert names["terminal_risk_30d"] == 1.0
+    assert names["merchant_fraud_30d"] == 1.0
+    assert names["terminal_count_1d"] == 2.0  # the first payment, plus this one
+
+
+async def test_history_cap_holds_for_a_busy_customer(store: Store) -> None:
+    book = FeatureBook()
+    for i in range(420):  # more than HISTORY_CAP payments inside 30 days
+        facts = PaymentFacts(T0 + i * 61.7, 10.0 + i % 13, "cus_1", "mer_1", "ter_1", "cp", "ecom")
+        observed = await store.observe(facts, WEEK)
+    assert same_vector(observed.features, book_replay(book, 420))
+    assert observed.features[FEATURE_NAMES.index("cust_count_1d")] == 400 + 1
+
+
+async def test_counterparties_are_forgotten_after_180_days(store: Store) -> None:
+    book = FeatureBook()
+    steps = [(0.0, "cp_x"), (180 * DAY + 12 * 3600, "cp_y"), (180 * DAY + 13 * 3600, "cp_x")]
+    for offset, counterparty in steps:
+        facts = PaymentFacts(T0 + offset, 20.0, "cus_1", "mer_1", counterparty, counterparty, "p2p")
+        observed = await store.observe(facts, WEEK)
+        assert same_vector(observed.features, book.observe(facts))
+    assert observed.features[FEATURE_NAMES.index("first_counterparty")] == 1.0
+
+
+def book_replay(book: FeatureBook, n: int) -> list[float]:
+    vector: list[float] = []
+    for i in range(n):
+        facts = PaymentFacts(T0 + i * 61.7, 10.0 + i % 13, "cus_1", "mer_1", "ter_1", "cp", "ecom")
+        vector = book.observe(facts)
+    return vector
+
+
+async def test_marks_hold_until_their_time_and_preferences_round_trip(store: Store) -> None:
+    until = T0 + 3600.25
+    prefs = Preferences(channels=["in_app", "sms"], locale="ar", sms_opted_out=True)
+    await store.commit(Change(marks=[Mark("confirmed", "fp_1", until)], preferences=("c1", prefs)))
+    assert await store.get_mark("confirmed", "fp_1", until - 0.01)
+    assert not await store.get_mark("confirmed", "fp_1", until)
+    assert not await store.get_mark("confirmed", "fp_2", T0)
+    assert not await store.get_mark("trusted_payee", "fp_1", T0)
+    assert await store.get_preferences("c1") == prefs
+    assert await store.get_preferences("c2") is None
+
+
+# --- Redis only: round trips, atomicity under failure, restart ------------------------
+
+
+class CountingConnection(Connection):
+    """Counts requests written to the socket: a pipeline or script call is one."""
+
+    sent = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sent += 1
+        await super().send_packed_command(command, check_health)
+
+
+@pytest.mark.redis
+async def test_redis_observe_is_one_round_trip(redis_url: str) -> None:
+    pool = ConnectionPool.from_url(redis_url, connection_class=CountingConnection)
+    store = RedisStore(Redis(connection_pool=pool), prefix=f"rt:{uuid.uuid4().hex[:8]}:")
+    try:
+        facts = PaymentFacts(T0, 5.0, "cus_1", "mer_1", "ter_1", "cp", "ecom")
+        await store.observe(facts, WEEK)  # connects, may load the script (NOSCRIPT)
+        for i in range(1, 6):
+            CountingConnection.sent = 0
+            await store.observe(PaymentFacts(T0 + i, 5.0, "cus_1", "m", "t", "cp", "ecom"), WEEK)
+            assert CountingConnection.sent == 1
+    finally:
+        await store.close()
+
+
+@pytest.mark.redis
+async def test_redis_failed_commit_writes_nothing(redis_url: str) -> None:
+    prefix = f"atom:{uuid.uuid4().hex[:8]}:"
+    store = RedisStore.from_url(redis_url, prefix=prefix)
+    raw = Redis.from_url(redis_url)
+    try:
+        await raw.set(f"{prefix}outbox", "not a stream")  # the XADD inside the script will fail
+        change = Change(payment=("pay_1", payment_record("pay_1")), events=[decision_event("p")])
+        with pytest.raises(ResponseError):
+            await store.commit(change)
+        assert await store.get_payment("pay_1") is None
+    finally:
+        await raw.aclose()
+        await store.close()
+
+
+@pytest.mark.redis
+async def test_redis_store_recovers_after_a_server_restart(redis_server: ServerProcess) -> None:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{redis_server.port}/0", prefix="restart:")
+    try:
+        await store.commit(Change(payment=("pay_r", payment_record("pay_r"))))
+        redis_server.restart()  # graceful: the AOF keeps what was written
+        # The pooled socket died with the server: the first call fails fast (the scorer
+        # degrades), the next reconnects. Scripts are not persisted: EVALSHA gets
+        # NOSCRIPT and the client loads the script again.
+        with contextlib.suppress(RedisConnectionError):
+            await store.get_payment("pay_r")
+        facts = PaymentFacts(T0, 5.0, "cus_r", "mer_1", "ter_1", "cp", "ecom")
+        assert len((await store.observe(facts, WEEK)).features) == len(FEATURE_NAMES)
+        assert await store.get_payment("pay_r") == payment_record("pay_r")
+    finally:
+        await store.close()

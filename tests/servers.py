@@ -1,0 +1,169 @@
+"""Real Redis and Kafka-protocol servers, started on loopback for the test session.
+
+The servers are installed by ``scripts/install-test-servers.sh``; a missing binary
+fails the test (never skips it), so a green run always means "tested for real".
+Fault tests take the ``redis_server`` / ``kafka_server`` fixtures and call
+``stop()``, ``kill()``, ``start()`` or ``restart()``: the port stays the same, so
+clients built from ``redis_url`` / ``kafka_bootstrap`` reconnect by themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTALL_HINT = "run `scripts/install-test-servers.sh` (installs redis-server and the tansu broker)"
+TANSU_BIN = ROOT / ".test-servers" / "bin" / "tansu"
+READY_TIMEOUT_S = 15.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
+    return False
+
+
+class ServerProcess:
+    """One server process on a fixed loopback port that a test may stop and start again."""
+
+    def __init__(self, name: str, argv: Sequence[str], port: int, log_path: Path) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.port = port
+        self.log_path = log_path
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        """Start the process and wait until its port accepts connections."""
+        if self.running:
+            return
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not _accepts(self.port):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                pytest.fail(f"{self.name} did not come up on port {self.port}:\n{tail}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM), as an operator would."""
+        self._end(kill=False)
+
+    def kill(self) -> None:
+        """Stop abruptly (SIGKILL), as a crash would."""
+        self._end(kill=True)
+
+    def restart(self, kill: bool = False) -> None:
+        """Stop (or kill) and start again on the same port."""
+        self._end(kill=kill)
+        self.start()
+
+    def _end(self, kill: bool) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        if kill:
+            proc.kill()
+        else:
+            proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _accepts(self.port) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def _binary(found: str | Path | None, what: str) -> str:
+    """Path of a server binary, or fail the test with the install hint."""
+    if found is None or not Path(found).is_file():
+        pytest.fail(f"{what} not found: {INSTALL_HINT}", pytrace=False)
+    return str(found)
+
+
+def redis_process(workdir: Path) -> ServerProcess:
+    """A redis-server with AOF: a graceful restart keeps data, a kill may lose ~1 s."""
+    binary = _binary(shutil.which("redis-server"), "redis-server")
+    port = free_port()
+    argv = [
+        binary,
+        "--bind", "127.0.0.1",
+        "--port", str(port),
+        "--save", "",
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--dir", str(workdir),
+        "--protected-mode", "yes",
+    ]  # fmt: skip
+    return ServerProcess("redis-server", argv, port, workdir / "redis.log")
+
+
+def tansu_process(workdir: Path) -> ServerProcess:
+    """A Tansu broker (memory storage: a restart forgets all topics) on a free loopback port."""
+    binary = _binary(TANSU_BIN if TANSU_BIN.is_file() else shutil.which("tansu"), "tansu broker")
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    argv = [
+        binary,
+        "broker",
+        "--listener-url", url,
+        "--advertised-listener-url", url,
+        "--storage-engine", "memory://tansu/",
+    ]  # fmt: skip
+    return ServerProcess("tansu", argv, port, workdir / "tansu.log")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The session's Redis server process (stop/kill/restart it in fault tests)."""
+    server = redis_process(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: ServerProcess) -> str:
+    """``redis://`` URL of the session's Redis server (database 0)."""
+    return f"redis://127.0.0.1:{redis_server.port}/0"
+
+
+@pytest.fixture(scope="session")
+def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The session's Kafka-protocol broker process (stop/kill/restart it in fault tests)."""
+    server = tansu_process(tmp_path_factory.mktemp("tansu"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_server: ServerProcess) -> str:
+    """Bootstrap address (``host:port``) of the session's broker."""
+    return f"127.0.0.1:{kafka_server.port}"
