@@ -164,20 +164,32 @@ def _rank(out: F64, ranked: I32) -> None:
         size += 1
 
 
-def _compile(function: K) -> K:
-    """The numba-compiled kernel; the Python one (slow, same results) if numba is absent."""
+def _numba() -> Any:
+    """The numba module if it is installed and compiling (not NUMBA_DISABLE_JIT), else None."""
     try:
         numba = importlib.import_module("numba")
     except ImportError:
         log.warning("numba is not installed: model scoring runs in pure Python (~100x slower)")
+        return None
+    return None if numba.config.DISABLE_JIT else numba
+
+
+_NUMBA = _numba()
+COMPILED = _NUMBA is not None
+"""Whether the kernels below are numba-compiled (else plain Python, ~100x slower)."""
+
+
+def _compile(function: K) -> K:
+    """The numba-compiled kernel; the Python one (slow, same results) without numba."""
+    if _NUMBA is None:
         return function
     try:
-        return cast(K, numba.njit(nogil=True, cache=True)(function))
+        return cast(K, _NUMBA.njit(nogil=True, cache=True)(function))
     except RuntimeError:  # no writable cache directory: compile in every process
-        return cast(K, numba.njit(nogil=True)(function))
+        return cast(K, _NUMBA.njit(nogil=True)(function))
 
 
-# Order matters: the kernels call the compiled ``_step`` through this module global.
+# Order matters: the kernels call the compiled helpers through these module globals.
 _step = _compile(_step)
 _value = _compile(_value)
 _MARGIN = _compile(_margin_kernel)
@@ -303,6 +315,8 @@ def _flatten(trees: list[dict[str, Any]]) -> tuple[I32, I32, NDArray[np.void]]:
         leaves = block["left"] < 0
         block["left"][leaves] = np.arange(root, root + len(records))[leaves]
     depths = [depth for depth, _ in laid]
+    if not COMPILED:  # plain Python reads fields as attributes only on a recarray
+        nodes = nodes.view(np.recarray)  # (numba dispatches a recarray ~4 µs slower)
     return np.asarray(roots, dtype=np.int32), np.asarray(depths, dtype=np.int32), nodes
 
 
