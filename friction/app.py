@@ -16,6 +16,7 @@ from aiohttp import web
 
 from friction.api.middleware import errors_middleware, metrics_middleware
 from friction.api.openapi import build_openapi
+from friction.api.sse import setup_streams
 from friction.dialogue.channels.console import ConsoleChannel
 from friction.dialogue.channels.in_app import InAppChannel
 from friction.dialogue.channels.sms import TwilioSmsChannel
@@ -23,6 +24,7 @@ from friction.dialogue.engine import DialogueEngine, EngineWiring
 from friction.dialogue.flows import load_flows
 from friction.dialogue.hub import Hub
 from friction.events.file_bus import FileBus
+from friction.events.kafka_bus import KafkaBus
 from friction.events.outbox import OutboxRelay
 from friction.events.webhooks import VerdictWebhooks
 from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, SCORER, SETTINGS, STORE
@@ -31,7 +33,6 @@ from friction.ports import Channel, EventBus, Store
 from friction.routes import add_routes
 from friction.scoring.service import ModelSlot, Scorer
 from friction.settings import Settings
-from friction.events.kafka_bus import KafkaBus
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_store import RedisStore
 from friction.training.registry import load_model
@@ -50,6 +51,7 @@ def build_app(settings: Settings) -> web.Application:
     app[METRICS] = metrics
     app[OPENAPI] = build_openapi()
     add_routes(app)
+    setup_streams(app)
     app.cleanup_ctx.append(_resources)
     return app
 

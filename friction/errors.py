@@ -1,13 +1,19 @@
 """Errors of friction, each carrying what the caller needs to act on it.
 
-    FrictionError                   root; ``status`` is the HTTP status it maps to
-    ├── InvalidInput (422)          a body or parameter failed validation
-    │   └── CardDataRejected (422)  a card number/CVV was sent; never echoed back
-    ├── NotFound (404)              unknown payment, dialogue, ...
-    ├── Conflict (409)              same idempotency key, different body; second answer
-    ├── Forbidden (403)             bad token, bad signature, wrong tenant
-    ├── Gone (410)                  the dialogue expired
-    └── ChannelError (502)          a message channel failed; the ladder moves on
+    FrictionError                    root; ``status`` is the HTTP status it maps to
+    ├── InvalidInput (422)           a body or parameter failed validation
+    │   └── CardDataRejected (422)   a card number/CVV was sent; never echoed back
+    ├── NotFound (404)               unknown payment, dialogue, ...
+    ├── Conflict (409)               same idempotency key, different body; second answer
+    ├── Forbidden (403)              bad token, bad signature, wrong tenant
+    ├── Gone (410)                   the dialogue expired
+    ├── ChannelError (502)           a message channel failed; the ladder moves on
+    ├── NoModel (503)                no champion model to serve
+    │   └── SchemaMismatch (503)     the model was trained on other features: retrain
+    ├── ModelError (500)             a model file the fast evaluator cannot serve exactly
+    ├── FlowError (500)              a dialogue flow file is invalid (refused at start-up)
+    ├── TemplateError (500)          a message template is missing or unsafe (start-up)
+    └── PhoneRangeExhausted (500)    the simulator ran out of fictional phone numbers
 
 The HTTP mapping lives in one middleware (``friction.api.middleware``).
 """
@@ -57,3 +63,38 @@ class Gone(FrictionError):
 class ChannelError(FrictionError):
     status = 502
     code = "channel_failed"
+
+
+class NoModel(FrictionError):
+    """There is no model to load (no champion, or the version asked for is absent)."""
+
+    status = 503
+    code = "no_model"
+
+
+class SchemaMismatch(NoModel):
+    """The model was trained on a feature list other than today's ``FEATURE_NAMES``."""
+
+    code = "model_schema_mismatch"
+
+
+class ModelError(FrictionError):
+    """A model file this evaluator cannot serve faithfully (objective, booster, splits)."""
+
+    code = "model_invalid"
+
+
+class FlowError(FrictionError):
+    """A flow file is invalid, or a state does not belong to the flow it is advanced on."""
+
+    code = "flow_invalid"
+
+
+class TemplateError(FrictionError):
+    """Templates are missing, malformed or unsafe, or a render lacked a parameter."""
+
+    code = "template_invalid"
+
+
+class PhoneRangeExhausted(FrictionError):
+    """More customers than fictional numbers: the simulator refuses rather than invent real ones."""

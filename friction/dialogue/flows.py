@@ -33,7 +33,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from friction.dialogue.replies import Intent
 from friction.dialogue.templates import Catalog, default_catalog
-from friction.errors import Conflict, FrictionError
+from friction.errors import Conflict, FlowError
 
 __all__ = [
     "FLOWS_DIR",
@@ -67,12 +67,6 @@ _OUTCOME_OF: Final[dict[str, Outcome]] = {
 FLOWS_DIR: Final = Path(__file__).with_name("flows")
 HELP_KEY: Final = "help"
 HUMAN_HANDOFF_KEY: Final = "human_handoff"
-
-
-class FlowError(FrictionError):
-    """A flow file is invalid, or a state does not belong to the flow it is advanced on."""
-
-    code = "flow_invalid"
 
 
 class _Strict(BaseModel):

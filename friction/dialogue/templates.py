@@ -29,7 +29,7 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from friction.errors import FrictionError
+from friction.errors import TemplateError
 
 __all__ = [
     "CURRENCY_EXPONENTS",
@@ -78,12 +78,6 @@ _GSM7: Final = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED: Final = frozenset("^{}\\[~]|€\f")
-
-
-class TemplateError(FrictionError):
-    """Templates are missing, malformed or unsafe, or a render lacked a parameter."""
-
-    code = "template_invalid"
 
 
 class _Strict(BaseModel):

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from friction.errors import FrictionError
+from friction.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,6 @@ class Explained(NamedTuple):
     contributions: F64
     ranked: I32
     """Indices of the features with positive contribution, largest first, then -1."""
-
-
-class ModelError(FrictionError):
-    """A model file this evaluator cannot serve faithfully (objective, booster, splits)."""
-
-    code = "model_invalid"
 
 
 NODE = np.dtype(

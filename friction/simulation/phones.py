@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from friction.errors import FrictionError
+from friction.errors import PhoneRangeExhausted
 
 # E.164 prefixes of the Ofcom drama blocks; each is followed by three free digits.
 UK_BLOCKS = (
@@ -23,10 +23,6 @@ US_AREAS = (
     201, 202, 206, 212, 213, 214, 303, 305, 312, 404, 415, 503, 512, 602, 617, 646,
     702, 713, 718, 773, 786, 805, 818, 917, 919, 972,
 )  # fmt: skip
-
-
-class PhoneRangeExhausted(FrictionError):
-    """More customers than fictional numbers: the simulator refuses rather than invent real ones."""
 
 
 def uk_numbers() -> list[str]:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from friction.errors import FrictionError
+from friction.errors import NoModel, SchemaMismatch
 from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.model import Model
 
@@ -42,19 +42,6 @@ MODEL_FILE = "model.json"
 CARD_FILE = "card.json"
 TRAIN_HINT = "run `friction train` to train and promote one"
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-class NoModel(FrictionError):
-    """There is no model to load (no champion, or the version asked for is absent)."""
-
-    status = 503
-    code = "no_model"
-
-
-class SchemaMismatch(NoModel):
-    """The model was trained on a feature list other than today's ``FEATURE_NAMES``."""
-
-    code = "model_schema_mismatch"
 
 
 def schema_hash(names: Sequence[str]) -> str:

@@ -19,13 +19,13 @@ import numpy as np
 import xgboost as xgb
 from numpy.typing import NDArray
 
+from friction.errors import NoModel
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
 from friction.training.dataset import Dataset, build_dataset, read_lines
 from friction.training.metrics import average_precision, roc_auc
 from friction.training.registry import (
     ModelCard,
-    NoModel,
     champion_version,
     load_model,
     promote,
