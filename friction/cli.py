@@ -24,12 +24,21 @@ def _serve(args: argparse.Namespace) -> int:
     """Run the HTTP service; on embedded defaults it needs no Redis, Kafka or Twilio."""
     from friction.app import build_app
 
+    from friction.workers import WorkersRefused, check_workers, serve_workers
+
     settings = load_settings()
     if args.port is not None:
         settings = settings.model_copy(update={"http_port": args.port})
-    app = build_app(settings)
-    print(f"friction {__version__} on http://{settings.http_host}:{settings.http_port}")
-    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None)
+    try:
+        check_workers(settings, args.workers)
+    except WorkersRefused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    where = f"http://{settings.http_host}:{settings.http_port}"
+    print(f"friction {__version__} on {where} ({args.workers} worker(s))", flush=True)
+    if args.workers > 1:
+        return serve_workers(settings, args.workers)
+    web.run_app(build_app(settings), host=settings.http_host, port=settings.http_port, print=None)
     return 0
 
 
@@ -75,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the HTTP service", description=_serve.__doc__)
     serve.add_argument("--port", type=int, help="listen port (default FRICTION_HTTP_PORT, 8080)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (SO_REUSEPORT); >1 needs FRICTION_STORE=redis://…",
+    )
     serve.set_defaults(func=_serve)
 
     reply = sub.add_parser(
@@ -92,11 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugins() -> list[Callable[[Any], None]]:
+    from friction.analytics.cli import register as analytics
     from friction.devtools.cli import register as devtools
+    from friction.report.cli import register as report
     from friction.simulation.cli import register as simulation
     from friction.training.cli import register as training
 
-    return [simulation, training, devtools]
+    return [simulation, training, analytics, report, devtools]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
