@@ -23,7 +23,6 @@ from friction.settings import Settings
 def _serve(args: argparse.Namespace) -> int:
     """Run the HTTP service; on embedded defaults it needs no Redis, Kafka or Twilio."""
     from friction.app import build_app
-
     from friction.workers import WorkersRefused, check_workers, serve_workers
 
     settings = load_settings()

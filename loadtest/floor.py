@@ -1,0 +1,68 @@
+"""The floor of the benchmark: a bare aiohttp app that does HTTP + JSON and nothing else.
+
+    .venv/bin/python loadtest/floor.py --port 8090
+
+``POST /v1/score`` parses the same JSON payment friction parses (with orjson, as
+friction does) and answers a JSON decision of the same shape and size as a typical
+friction "allow": what is left of a request when scoring, storage and events cost
+nothing. No validation, no model, no store — the cost of HTTP and JSON on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import orjson
+from aiohttp import web
+
+# Same keys and about the same lengths as friction's ScoreResponse for an allowed payment.
+_REASON = {"code": "LOW_RISK", "text": "Nothing unusual about this payment."}
+
+
+def decision_for(payment: dict[str, object]) -> bytes:
+    """A decision body shaped like friction's, for the payment that was sent."""
+    return orjson.dumps(
+        {
+            "payment_id": payment["payment_id"],
+            "decision": "allow",
+            "score": 0.000454,
+            "model_version": "20261123-161643-676b5c46",
+            "reasons": [_REASON],
+            "dialogue": None,
+            "budget": {"used": 0, "limit": 3, "window_hours": 168.0},
+            "degraded": False,
+        }
+    )
+
+
+async def score(request: web.Request) -> web.Response:
+    """POST /v1/score — parse the payment, answer a fixed decision for it."""
+    payment = orjson.loads(await request.read())
+    if not isinstance(payment, dict):
+        raise web.HTTPBadRequest()
+    return web.Response(body=decision_for(payment), content_type="application/json")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness, so the bench knows the floor is up."""
+    return web.Response(text='{"status":"ok"}', content_type="application/json")
+
+
+def build_app() -> web.Application:
+    """The floor application: two routes, no middleware."""
+    app = web.Application()
+    app.router.add_post("/v1/score", score)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def main() -> None:
+    """Serve the floor on 127.0.0.1."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8090, help="listen port (default 8090)")
+    args = parser.parse_args()
+    web.run_app(build_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""The bench's load generator: HTTP/1.1 keep-alive on raw asyncio, closed and open loop.
+
+Why not aiohttp's client: it spends ~100 µs of CPU per request, so on a 2-core
+machine the generator, not the server, would set the floor's ceiling. This client
+writes pre-built request bytes and parses only the status line and Content-Length
+(~15 µs per request), so a single-process server saturates before it does.
+Why not wrk: it has no fixed arrival rate (that is wrk2, not packaged in Debian), and
+its Lua hooks cannot tell which connection a response came on, so latencies of an
+open-loop run cannot be measured from the moment a request was due.
+
+- ``closed_loop``: ``concurrency`` connections, each sending its next request as soon
+  as the last one is answered (the throughput ceiling).
+- ``open_loop``: requests issued at a fixed rate whatever the server does; a request's
+  latency runs from the moment it was issued, so time spent waiting for a free
+  connection (server backlog) counts — no coordinated omission beyond the ~1 ms
+  granularity of the event loop's timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MakeBody = Callable[[int], bytes]
+Tick = Callable[[float], None]
+REQUEST_TIMEOUT_S = 10.0
+DRAIN_S = 5.0  # open loop: requests still queued this long after the last is issued fail
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to send and how to build the n-th request body (unique per n)."""
+
+    port: int
+    path: str
+    make_body: MakeBody
+    host: str = "127.0.0.1"
+
+    def request(self, n: int) -> bytes:
+        """The complete HTTP request bytes for request number ``n``."""
+        body = self.make_body(n)
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+
+@dataclass
+class Result:
+    """What one load phase measured."""
+
+    seconds: float
+    latencies_s: list[float] = field(default_factory=list)
+    errors: int = 0
+    response_bytes: int = 0
+
+    @property
+    def ok(self) -> int:
+        """Responses with a 2xx status inside the measured window."""
+        return len(self.latencies_s)
+
+    def summary(self) -> dict[str, float]:
+        """Throughput, latency percentiles (ms), errors and mean response size."""
+        lat = np.asarray(self.latencies_s) * 1000 if self.latencies_s else np.zeros(1)
+        p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
+        return {
+            "rps": round(self.ok / self.seconds, 1),
+            "p50_ms": round(float(p50), 3),
+            "p99_ms": round(float(p99), 3),
+            "p999_ms": round(float(p999), 3),
+            "errors": self.errors,
+            "ok": self.ok,
+            "bytes": round(self.response_bytes / max(self.ok, 1), 1),
+        }
+
+
+class _Conn(asyncio.Protocol):
+    """One keep-alive connection with at most one request in flight."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[tuple[int, int]] | None = None
+        self.transport: asyncio.Transport | None = None
+        self.sent_at = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # always TCP here
+        _LIVE.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        _LIVE.discard(self)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(ConnectionError("connection closed by the server"))
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0 or self._waiter is None:
+            return
+        head = bytes(self._buffer[:end]).lower() + b"\r\n"
+        at = head.find(b"content-length:") + 15
+        length = int(head[at : head.find(b"\r\n", at)])
+        if len(self._buffer) < end + 4 + length:
+            return
+        status = int(head[9:12])
+        del self._buffer[: end + 4 + length]
+        self._waiter.set_result((status, length))
+
+    async def send(self, data: bytes) -> tuple[int, int]:
+        """Send one request; the (status, body length) of its response."""
+        if self.transport is None:
+            raise ConnectionError("not connected")
+        # No wait_for per request (it costs a task each): _expire() times requests out.
+        self._waiter = asyncio.get_running_loop().create_future()
+        self.sent_at = time.perf_counter()
+        self.transport.write(data)
+        return await self._waiter
+
+    def expire(self, now: float) -> None:
+        """Fail the request in flight if it has waited longer than REQUEST_TIMEOUT_S."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done() and now - self.sent_at > REQUEST_TIMEOUT_S:
+            waiter.set_exception(TimeoutError("no response in time"))
+            if self.transport is not None:
+                self.transport.close()
+
+
+_LIVE: set[_Conn] = set()
+
+
+async def _connect(target: Target) -> _Conn:
+    loop = asyncio.get_running_loop()
+    _, conn = await loop.create_connection(_Conn, target.host, target.port)
+    return conn
+
+
+class _Counter:
+    """Request numbers shared by all connections of a run (unique payment ids)."""
+
+    def __init__(self, start: int) -> None:
+        self.value = start
+
+    def next(self) -> int:
+        self.value += 1
+        return self.value
+
+
+async def _exchange(conn: _Conn | None, target: Target, n: int) -> tuple[_Conn | None, int, int]:
+    """One request on ``conn`` (reconnecting if needed): (conn, status or 0, bytes)."""
+    try:
+        if conn is None or conn.transport is None:
+            conn = await _connect(target)
+        status, size = await conn.send(target.request(n))
+        return conn, status, size
+    except (OSError, TimeoutError, ValueError):
+        if conn is not None and conn.transport is not None:
+            conn.transport.close()
+        return None, 0, 0
+
+
+def _record(result: Result, started: float, status: int, size: int, counting: bool) -> None:
+    if not counting:
+        return
+    if 200 <= status < 300:
+        result.latencies_s.append(time.perf_counter() - started)
+        result.response_bytes += size
+    else:
+        result.errors += 1
+
+
+async def closed_loop(
+    target: Target, concurrency: int, seconds: float, warmup: float, first: int, tick: Tick
+) -> Result:
+    """``concurrency`` connections back to back for ``warmup`` + ``seconds``."""
+    result = Result(seconds=seconds)
+    counter = _Counter(first)
+    begin = time.perf_counter()
+    measure_from, stop_at = begin + warmup, begin + warmup + seconds
+
+    async def user() -> None:
+        conn: _Conn | None = None
+        while (started := time.perf_counter()) < stop_at:
+            conn, status, size = await _exchange(conn, target, counter.next())
+            _record(result, started, status, size, started >= measure_from)
+        if conn is not None and conn.transport is not None:
+            conn.transport.close()
+
+    await _ticking([user() for _ in range(concurrency)], begin, warmup + seconds, tick)
+    return result
+
+
+async def open_loop(
+    target: Target, rate: float, seconds: float, connections: int, first: int, tick: Tick
+) -> Result:
+    """Requests issued at ``rate`` per second for ``seconds``, on up to ``connections``."""
+    result = Result(seconds=seconds)
+    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
+
+    async def user() -> None:
+        conn: _Conn | None = None
+        while (item := await queue.get()) is not None:
+            n, issued = item
+            if time.perf_counter() > give_up_at:  # a backlog the server will never clear
+                result.errors += 1
+                continue
+            conn, status, size = await _exchange(conn, target, n)
+            _record(result, issued, status, size, True)
+        if conn is not None and conn.transport is not None:
+            conn.transport.close()
+
+    async def pacer() -> None:
+        begin, issued = time.perf_counter(), 0
+        total = int(rate * seconds)
+        while issued < total:
+            due = min(total, int((time.perf_counter() - begin) * rate) + 1)
+            now = time.perf_counter()
+            for n in range(issued, due):
+                queue.put_nowait((first + n, now))
+            issued = due
+            await asyncio.sleep(0.0005)
+        for _ in range(connections):
+            queue.put_nowait(None)
+
+    users = [user() for _ in range(connections)]
+    begin = time.perf_counter()
+    give_up_at = begin + seconds + DRAIN_S
+    await _ticking([pacer(), *users], begin, seconds, tick, hard_stop=give_up_at)
+    result.seconds = max(seconds, time.perf_counter() - begin)
+    result.errors = int(rate * seconds) - result.ok  # in flight at the hard stop: failed too
+    return result
+
+
+async def _ticking(
+    coros: list[object], begin: float, total: float, tick: Tick, hard_stop: float = math.inf
+) -> None:
+    """Run the coroutines (cancelled at ``hard_stop``); report progress every 100 ms."""
+    tasks = [asyncio.ensure_future(c) for c in coros]  # type: ignore[call-overload]
+    gathered = asyncio.gather(*tasks)
+    while not gathered.done():
+        await asyncio.wait([gathered], timeout=0.1)
+        now = time.perf_counter()
+        for conn in list(_LIVE):
+            conn.expire(now)
+        tick(min(1.0, (now - begin) / total))
+        if now > hard_stop:
+            gathered.cancel()
+            await asyncio.gather(gathered, return_exceptions=True)
+            for conn in list(_LIVE):
+                if conn.transport is not None:
+                    conn.transport.close()
+            return
+    gathered.result()
