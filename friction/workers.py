@@ -14,6 +14,7 @@ and ``FRICTION_BUS=kafka://…``.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 import time
@@ -62,6 +63,7 @@ def run_worker(settings: Settings) -> None:
         port=settings.http_port,
         reuse_port=True,
         print=None,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
     )
 
 

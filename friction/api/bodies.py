@@ -8,31 +8,31 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from friction.api.carddata import card_data_fields
+from friction.api.carddata import card_data_fields, may_hold_card_data
 from friction.errors import CardDataRejected, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
 
-async def read_json(request: web.Request) -> object:
-    """The parsed JSON body, or a 4xx saying what is wrong with it."""
+async def read_body(request: web.Request) -> bytes:
+    """The raw JSON body, or 415 for another content type."""
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType()
-    raw = await request.read()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise InvalidInput(f"body is not valid JSON: {error.msg} at position {error.pos}") from None
+    return await request.read()
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
     """Validate a body against ``model``; card data anywhere rejects it unseen."""
-    return validate(await read_json(request), model)
+    return validate(await read_body(request), model)
 
 
-def validate(data: object, model: type[M]) -> M:
-    """Guard then validate already-parsed JSON; errors name fields but never echo values."""
-    if fields := card_data_fields(data):
+def validate(raw: bytes, model: type[M]) -> M:
+    """Parse, guard, validate; errors name fields but never echo values."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"body is not valid JSON: {error.msg} at position {error.pos}") from None
+    if may_hold_card_data(raw) and (fields := card_data_fields(data)):
         raise CardDataRejected(
             "card data is not accepted: send the gateway's instrument token "
             "(and at most bin/last4), never a card number, CVV or track data",

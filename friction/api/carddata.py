@@ -18,6 +18,21 @@ SENSITIVE_KEYS = frozenset(
 )  # fmt: skip
 
 
+_DIGIT_RUN = re.compile(rb"\d(?:[ -]?\d){12}")
+_KEY_HINT = re.compile(
+    rb'(?i)"(?:pan|card_?number|cvv2?|cvc2?|track(?:1|2|_data)|pin|expiry|exp_month|exp_year|expiration)"'
+)
+
+
+def may_hold_card_data(raw: bytes) -> bool:
+    """Cheap pre-check on the raw body: False means no field can hold card data.
+
+    A body needs the full walk only if it has a run of 13+ digits, a sensitive
+    key name, or a JSON escape (which could spell digits without showing them).
+    """
+    return bool(b"\\u" in raw or _DIGIT_RUN.search(raw) or _KEY_HINT.search(raw))
+
+
 def luhn_valid(digits: str) -> bool:
     """The Luhn checksum that every real card number satisfies."""
     total = 0

@@ -7,7 +7,7 @@ import hashlib
 from aiohttp import web
 from pydantic import BaseModel
 
-from friction.api.bodies import parse_body, read_json, validate
+from friction.api.bodies import parse_body, read_body, validate
 from friction.api.schemas import AnswerIn, LabelIn, Payment, PreferencesIn, ReplyIn
 from friction.api.sse import stream_prompts
 from friction.dialogue.channels.console import mask_phone
@@ -23,7 +23,7 @@ def _json(model: BaseModel, status: int = 200) -> web.Response:
 
 async def score(request: web.Request) -> web.Response:
     """POST /v1/score — decide on a payment within the request."""
-    payment = validate(await read_json(request), Payment)
+    payment = validate(await read_body(request), Payment)
     body_hash = hashlib.sha256(payment.model_dump_json().encode()).hexdigest()
     text = await request.app[SCORER].score(payment, body_hash)
     return web.Response(text=text, content_type="application/json")

@@ -16,6 +16,7 @@ from friction.ports import EventBus, Outbox
 
 log = logging.getLogger(__name__)
 BATCH = 500
+COALESCE_SECONDS = 0.005
 
 
 class OutboxRelay:
@@ -56,3 +57,4 @@ class OutboxRelay:
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+            await asyncio.sleep(COALESCE_SECONDS)  # one batch per burst of commits, not one each

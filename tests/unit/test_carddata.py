@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from friction.api.carddata import card_data_fields, contains_pan, luhn_valid
+from friction.api.carddata import card_data_fields, contains_pan, luhn_valid, may_hold_card_data
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,24 @@ def test_fields_are_named_by_path_never_by_value() -> None:
         "4111111111111111": "key",
     }
     assert card_data_fields(body) == ["a.b[1]", "cvv", "n", "4111111111111111"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "4111111111111111"}',
+        b'{"a": "4111 1111 1111 1111"}',
+        b'{"a": 4111111111111111}',
+        b'{"CVV": "1"}',
+        b'{"x": {"card_number": "1"}}',
+        b'{"a": "\\u0034111111111111111"}',
+    ],
+)
+def test_precheck_lets_every_suspicious_body_through_to_the_walk(raw: bytes) -> None:
+    assert may_hold_card_data(raw)
+
+
+def test_precheck_skips_ordinary_payments() -> None:
+    assert not may_hold_card_data(
+        b'{"payment_id": "pay_1", "customer": {"phone": "+447700900123"}}'
+    )
