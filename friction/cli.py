@@ -37,7 +37,13 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"friction {__version__} on {where} ({args.workers} worker(s))", flush=True)
     if args.workers > 1:
         return serve_workers(settings, args.workers)
-    web.run_app(build_app(settings), host=settings.http_host, port=settings.http_port, print=None)
+    web.run_app(
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        print=None,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+    )
     return 0
 
 

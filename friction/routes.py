@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
-from friction.api import schemas, twilio_views, views
+from friction.api import app_page, schemas, twilio_views, views
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,11 @@ ROUTES: tuple[Route, ...] = (
           "Answer a question in the app", schemas.AnswerIn, schemas.PaymentStatus, "customer"),
     Route("PUT", "/v1/customers/{customer_id}/preferences", views.preferences,
           "Set a customer's channel order and language", schemas.PreferencesIn, None, "customer"),
+    Route("GET", "/app", app_page.redirect, "In-app page (redirects to /app/)", tag="customer"),
+    Route("GET", "/app/", app_page.page,
+          "In-app reference page: ?customer=<id> shows and answers prompts", tag="customer"),
+    Route("GET", "/app/{asset}", app_page.asset, "Script and style of the in-app page",
+          tag="customer"),
     Route("POST", "/webhooks/twilio/sms", twilio_views.inbound_sms,
           "Twilio inbound SMS (signed)", None, None, "twilio"),
     Route("POST", "/webhooks/twilio/status", twilio_views.status_callback,

@@ -15,7 +15,7 @@ from friction.settings import Settings
 from friction.simulation import SimConfig, write_stream
 from friction.training.train import TrainOptions, train
 
-pytest_plugins = ["tests.servers"]
+pytest_plugins = ["tests.servers", "tests.dialogues"]
 
 CANONICAL: dict[str, Any] = {
     "payment_id": "pay_0001",
@@ -65,12 +65,15 @@ Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-async def start_app() -> AsyncIterator[Callable[[Settings], Awaitable[Client]]]:
+async def start_app() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     """Start real app instances on loopback ports (restart tests start several)."""
     clients: list[Client] = []
 
-    async def start(settings: Settings) -> Client:
-        client: Client = TestClient(TestServer(build_app(settings), host="127.0.0.1"))
+    async def start(settings: Settings, port: int | None = None) -> Client:
+        # ``port``: when the service must know its own URL (FRICTION_PUBLIC_URL for Twilio
+        # signatures), the test picks the port first; otherwise any free port.
+        server = TestServer(build_app(settings), host="127.0.0.1", port=port)
+        client: Client = TestClient(server)
         await client.start_server()
         clients.append(client)
         return client

@@ -130,7 +130,8 @@ class AnswerIn(Strict):
     """An in-app answer: the token came with the prompt and binds customer and dialogue."""
 
     token: str = Field(min_length=10, max_length=512)
-    answer: Literal["yes", "no"]
+    answer: Literal["yes", "no", "human"]
+    """``human``: the customer asks for a person (the flow ends in review, GDPR Art. 22)."""
 
 
 class ReplyIn(Strict):
@@ -165,6 +166,9 @@ class Prompt(BaseModel):
     direction: Literal["ltr", "rtl"]
     expires_at: datetime
     token: str
+    names: list[str] = []
+    """Merchant/payee names as they appear in ``text``: apps isolate them (``<bdi>``) so a
+    Latin name inside Arabic text, or the reverse, cannot reorder the sentence."""
 
 
 class ErrorBody(BaseModel):

@@ -1,4 +1,11 @@
-"""Server-sent events: the customer's app listens and prompts arrive as they open."""
+"""Server-sent events: the customer's app listens and prompts arrive as they open.
+
+Streams never end by themselves, and aiohttp does not cancel a handler when its
+client goes away; at shutdown it waits for running handlers (60 s by default)
+before closing. So every open stream is registered on the app, and the
+``on_shutdown`` hook installed by :func:`setup_streams` wakes them all to return:
+a restart must not wait for phones to hang up.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,33 @@ from aiohttp import web
 from friction.dialogue.engine import DialogueEngine
 
 KEEPALIVE_SECONDS = 15.0
+
+
+class Streams:
+    """The open event streams of one app, and whether it is shutting down."""
+
+    def __init__(self) -> None:
+        self.open: set[asyncio.Event] = set()
+        self.closing = False
+
+    def close(self) -> None:
+        """Tell every stream to end (each returns after its current write)."""
+        self.closing = True
+        for wake in self.open:
+            wake.set()
+
+
+STREAMS = web.AppKey("streams", Streams)
+
+
+def setup_streams(app: web.Application) -> None:
+    """Track the app's event streams and end them when it shuts down."""
+    app[STREAMS] = Streams()
+
+    async def close_streams(app: web.Application) -> None:
+        app[STREAMS].close()
+
+    app.on_shutdown.append(close_streams)
 
 
 async def stream_prompts(
@@ -23,9 +57,11 @@ async def stream_prompts(
         }
     )
     await response.prepare(request)
+    streams = request.app[STREAMS]
     changed = engine.hub.listen_customer(customer_id)
+    streams.open.add(changed)
     try:
-        while True:
+        while not streams.closing:
             changed.clear()
             found = await engine.prompts_for(customer_id)
             data = "[" + ",".join(p.model_dump_json() for p in found) + "]"
@@ -38,5 +74,6 @@ async def stream_prompts(
     except ConnectionResetError:
         pass  # the app went away; nothing to clean but the listener
     finally:
+        streams.open.discard(changed)
         engine.hub.forget_customer(customer_id, changed)
     return response

@@ -48,6 +48,8 @@ OPT_OUT = "sms_opt_out"
 CONFIRMED = "confirmed_fingerprint"
 TRUSTED = "trusted_counterparty"
 YEAR_S = 400 * 86_400.0
+POLL_SECONDS = 1.0
+"""Longest a long-poll goes without re-reading the store (another replica may decide)."""
 
 
 class DialogueEngine:
@@ -258,6 +260,11 @@ class DialogueEngine:
             direction="rtl" if rtl else "ltr",
             expires_at=dialogue.expires_at,
             token=tokens.mint(self._secret, dialogue.id, dialogue.customer_id, expires_ts),
+            names=[
+                name
+                for name in (_str(dialogue.params.get(k)) for k in ("merchant", "payee"))
+                if name and name in dialogue.text
+            ],
         )
 
     async def prompts_for(self, customer_id: str) -> list[Prompt]:
@@ -437,10 +444,16 @@ class DialogueEngine:
         record = await self._store.get_payment(payment_id)
         if record is None:
             raise NotFound(f"no payment {payment_id}")
-        if wait > 0 and record.status.verdict == "pending":
-            await self._wiring.hub.wait_payment(payment_id, wait)
-            record = await self._store.get_payment(payment_id)
-            assert record is not None  # payments are never deleted while waiting
+        deadline = asyncio.get_running_loop().time() + wait
+        while record.status.verdict == "pending":
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            # The hub wakes us at once, but only for verdicts reached in this process and
+            # only if it landed after we started listening (a store read can be overtaken);
+            # re-reading the store every second bounds both misses.
+            await self._wiring.hub.wait_payment(payment_id, min(left, POLL_SECONDS))
+            record = await self._store.get_payment(payment_id) or record
         return record.status
 
     async def set_preferences(self, customer_id: str, given: PreferencesIn) -> Preferences:

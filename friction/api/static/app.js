@@ -1,0 +1,215 @@
+// friction in-app reference page: listen for prompts, answer them, show the outcome.
+// Plain DOM, no framework, no network beyond this service. Text from the server is
+// only ever set with textContent (never innerHTML): a merchant name is not markup.
+"use strict";
+
+const WORDS = {
+  en: {
+    title: "Payment check", yes: "Yes", no: "No", human: "Talk to a person",
+    connecting: "Connecting…", idle: "No questions right now.", asking: "Please check this payment.",
+    offline: "Connection lost, retrying…", noCustomer: "Open this page with ?customer=<id>.",
+    released: "Thank you. The payment can go ahead.",
+    blocked: "Thank you for telling us. We have stopped this payment.",
+    review: "Thank you. Our team will check this payment and may contact you.",
+    pending: "Thank you. One more question…",
+    closed: "This question is no longer open.", failed: "Something went wrong. Please try again.",
+  },
+  ar: {
+    title: "التحقق من الدفع", yes: "نعم", no: "لا", human: "التحدث إلى موظف",
+    connecting: "جارٍ الاتصال…", idle: "لا توجد أسئلة الآن.", asking: "يرجى التحقق من هذه الدفعة.",
+    offline: "انقطع الاتصال، نعيد المحاولة…", noCustomer: "افتح هذه الصفحة مع ?customer=<id>.",
+    released: "شكراً لك. يمكن إتمام الدفعة.",
+    blocked: "شكراً لإبلاغنا. أوقفنا هذه الدفعة.",
+    review: "شكراً لك. سيتحقق فريقنا من هذه الدفعة وقد يتواصل معك.",
+    pending: "شكراً لك. سؤال آخر…",
+    closed: "هذا السؤال لم يعد مفتوحاً.", failed: "حدث خطأ. يرجى المحاولة مرة أخرى.",
+  },
+  fr: {
+    title: "Vérification du paiement", yes: "Oui", no: "Non", human: "Parler à une personne",
+    connecting: "Connexion…", idle: "Aucune question pour le moment.",
+    asking: "Merci de vérifier ce paiement.",
+    offline: "Connexion perdue, nouvel essai…", noCustomer: "Ouvrez cette page avec ?customer=<id>.",
+    released: "Merci. Le paiement peut avoir lieu.",
+    blocked: "Merci de nous avoir prévenus. Nous avons arrêté ce paiement.",
+    review: "Merci. Notre équipe va vérifier ce paiement et pourra vous contacter.",
+    pending: "Merci. Encore une question…",
+    closed: "Cette question n'est plus ouverte.", failed: "Une erreur est survenue. Réessayez.",
+  },
+  es: {
+    title: "Comprobación de pago", yes: "Sí", no: "No", human: "Hablar con una persona",
+    connecting: "Conectando…", idle: "No hay preguntas ahora.", asking: "Revise este pago, por favor.",
+    offline: "Conexión perdida, reintentando…", noCustomer: "Abra esta página con ?customer=<id>.",
+    released: "Gracias. El pago puede continuar.",
+    blocked: "Gracias por avisarnos. Hemos detenido este pago.",
+    review: "Gracias. Nuestro equipo revisará este pago y puede contactarle.",
+    pending: "Gracias. Una pregunta más…",
+    closed: "Esta pregunta ya no está abierta.", failed: "Algo salió mal. Inténtelo de nuevo.",
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const customer = new URLSearchParams(location.search).get("customer");
+const answered = new Set(); // prompts already answered (token + text): each counts once
+const keyOf = (p) => `${p.token}\n${p.text}`;
+let current = null; // the prompt on screen
+let language = "en";
+
+function words() {
+  return WORDS[language] || WORDS.en;
+}
+
+function setLanguage(locale, direction) {
+  const primary = (locale || "en").split(/[-_]/)[0].toLowerCase();
+  language = primary in WORDS ? primary : "en";
+  const root = document.documentElement;
+  root.lang = locale || "en";
+  root.dir = direction === "rtl" ? "rtl" : "ltr";
+  const w = words();
+  document.title = w.title;
+  $("title").textContent = w.title;
+  for (const id of ["yes", "no", "human"]) $(id).textContent = w[id];
+}
+
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
+
+function status(text) {
+  $("status").textContent = text;
+}
+
+// The question with merchant/payee names isolated in <bdi>, so a Latin name inside
+// Arabic text (or the reverse) keeps its own direction and does not reorder the sentence.
+function renderQuestion(element, text, names) {
+  element.replaceChildren();
+  const found = (names || []).filter((n) => n && text.includes(n));
+  let rest = text;
+  while (found.length && rest) {
+    let first = null;
+    let at = rest.length;
+    for (const name of found) {
+      const i = rest.indexOf(name);
+      if (i >= 0 && i < at) { at = i; first = name; }
+    }
+    if (first === null) break;
+    element.append(document.createTextNode(rest.slice(0, at)));
+    const bdi = document.createElement("bdi");
+    bdi.textContent = first;
+    element.append(bdi);
+    rest = rest.slice(at + first.length);
+  }
+  element.append(document.createTextNode(rest));
+}
+
+function showPrompt(prompt) {
+  current = prompt;
+  setLanguage(prompt.locale, prompt.direction);
+  const card = $("prompt");
+  card.dir = prompt.direction;
+  card.lang = prompt.locale;
+  card.dataset.dialogue = prompt.dialogue_id;
+  renderQuestion($("question"), prompt.text, prompt.names);
+  for (const button of card.querySelectorAll("button")) button.disabled = false;
+  show("result", false);
+  show("error", false);
+  show("prompt", true);
+  status(words().asking);
+}
+
+function showResult(verdict) {
+  current = null;
+  const result = $("result");
+  result.dataset.verdict = verdict;
+  $("result-text").textContent = words()[verdict] || words().review;
+  show("prompt", false);
+  show("result", true);
+  status("");
+}
+
+function showError(text) {
+  $("error").textContent = text;
+  show("error", true);
+}
+
+function onPrompts(prompts) {
+  const open = prompts.filter((p) => !answered.has(keyOf(p)));
+  if (open.length) {
+    const newest = open[0]; // the server sends newest first
+    if (!current || keyOf(current) !== keyOf(newest)) showPrompt(newest);
+    return;
+  }
+  if (current) {
+    show("prompt", false); // expired or answered elsewhere (e.g. by SMS)
+    current = null;
+  }
+  if ($("result").hidden) status(words().idle);
+}
+
+async function answer(choice) {
+  if (!current) return;
+  const prompt = current;
+  for (const button of $("prompt").querySelectorAll("button")) button.disabled = true;
+  answered.add(keyOf(prompt));
+  let response;
+  try {
+    response = await fetch(`/v1/dialogues/${encodeURIComponent(prompt.dialogue_id)}/answer`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ token: prompt.token, answer: choice }),
+    });
+  } catch (error) {
+    answered.delete(keyOf(prompt));
+    showError(words().failed);
+    for (const button of $("prompt").querySelectorAll("button")) button.disabled = false;
+    return;
+  }
+  if (!response.ok) {
+    showError(response.status >= 500 ? words().failed : words().closed);
+    show("prompt", false);
+    current = null;
+    return;
+  }
+  const payment = await response.json();
+  if (payment.verdict !== "pending") {
+    showResult(payment.verdict);
+    return;
+  }
+  // A flow with a second question (new payee: the scam question): it arrives on the
+  // stream; poll once too, in case the stream is reconnecting right now.
+  if (current === prompt) {
+    show("prompt", false);
+    current = null;
+    status(words().pending);
+  }
+  await refresh();
+}
+
+async function refresh() {
+  const url = `/v1/customers/${encodeURIComponent(customer)}/prompts`;
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (response.ok) onPrompts(await response.json());
+}
+
+function listen() {
+  const url = `/v1/customers/${encodeURIComponent(customer)}/prompts`;
+  const source = new EventSource(url);
+  source.addEventListener("prompts", (event) => onPrompts(JSON.parse(event.data)));
+  source.addEventListener("open", () => { if (!current && $("result").hidden) status(words().idle); });
+  // EventSource reconnects by itself; say so meanwhile.
+  source.addEventListener("error", () => status(words().offline));
+}
+
+function main() {
+  setLanguage(navigator.language, "ltr");
+  for (const id of ["yes", "no", "human"]) {
+    $(id).addEventListener("click", () => answer($(id).dataset.answer));
+  }
+  if (!customer) {
+    status(words().noCustomer);
+    return;
+  }
+  status(words().connecting);
+  listen();
+}
+
+main();

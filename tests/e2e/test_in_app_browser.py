@@ -1,0 +1,168 @@
+"""The in-app reference page in headless Chromium: a customer answers, the verdict lands.
+
+The service runs in this event loop on 127.0.0.1; Chromium (Debian's, driven by the
+``playwright`` package — its own browser downloads are never used) opens
+``/app/?customer=…``, receives the prompt over server-sent events and clicks.
+Set ``FRICTION_SCREENSHOTS=<dir>`` to also save the prompts as PNGs (README pictures;
+``scripts/screenshots.py`` does it with the right window size).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from friction.settings import Settings
+from tests.conftest import Client
+from tests.dialogues import StartApp, challenge, label_events, payment, settled, transfer
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE_VIEWPORT = {"width": 390, "height": 640}
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium; the test is skipped where it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: run scripts/install-test-servers.sh")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=20_000
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+def in_app(make_settings: Callable[..., Settings]) -> Settings:
+    """Challenge everything, ask in the app only."""
+    return make_settings(challenge_at=0.0, default_channels=["in_app"])
+
+
+async def open_page(browser: Browser, client: Client, customer: str) -> tuple[Page, list[str]]:
+    """A phone-sized page of the app for ``customer``, and the errors it logs (want none)."""
+    page = await browser.new_page(viewport=PHONE_VIEWPORT)  # type: ignore[arg-type]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.set_default_timeout(10_000)
+    await page.goto(str(client.make_url(f"/app/?customer={customer}")))
+    return page, errors
+
+
+async def question(page: Page, contains: str) -> str:
+    """Wait for the prompt card to show a question containing ``contains``."""
+    card = page.locator("#prompt")
+    await card.locator("#question", has_text=contains).wait_for(state="visible")
+    return await page.locator("#question").inner_text()
+
+
+async def shoot(page: Page, name: str) -> None:
+    target = os.environ.get("FRICTION_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(target) / name), full_page=True)
+
+
+async def test_english_prompt_yes_releases(
+    in_app: Settings, start_app: StartApp, browser: Browser
+) -> None:
+    client = await start_app(in_app)
+    page, errors = await open_page(browser, client, "cus_42")
+    await page.locator("#status").get_by_text("No questions right now.").wait_for()
+    await challenge(client, payment("pay_web_en"))
+
+    text = await question(page, "ACME Electronics")
+    assert "Did you just pay" in text and "4242" in text
+    assert await page.locator("html").get_attribute("dir") == "ltr"
+    assert await page.locator("#question bdi").all_inner_texts() == ["ACME Electronics"]
+    assert await page.locator("#yes").inner_text() == "Yes"
+    await shoot(page, "in-app-en.png")
+    await page.locator("#yes").click()
+
+    await page.locator("#result[data-verdict='released']").wait_for(state="visible")
+    assert await settled(client, "pay_web_en") == "released"
+    assert errors == []
+    await client.close()
+    assert [e.label for e in label_events(in_app.data_dir, "pay_web_en")] == ["genuine"]
+
+
+async def test_arabic_prompt_is_rtl_and_no_blocks(
+    in_app: Settings, start_app: StartApp, browser: Browser
+) -> None:
+    client = await start_app(in_app)
+    await challenge(client, payment("pay_web_ar", locale="ar-AE"))
+    page, errors = await open_page(browser, client, "cus_42")  # the prompt is already waiting
+
+    text = await question(page, "ACME Electronics")
+    assert "هل دفعت" in text and "٤٢٤٢" in text  # Eastern Arabic digits, last 4 only
+    assert await page.locator("html").get_attribute("dir") == "rtl"
+    assert await page.locator("#prompt").get_attribute("dir") == "rtl"
+    direction = await page.locator("#question").evaluate("e => getComputedStyle(e).direction")
+    assert direction == "rtl"
+    assert await page.locator("#question bdi").all_inner_texts() == ["ACME Electronics"]
+    assert (await page.locator("#yes").inner_text(), await page.locator("#no").inner_text()) == (
+        "نعم",
+        "لا",
+    )
+    await shoot(page, "in-app-ar.png")
+    await page.locator("#no").click()
+
+    await page.locator("#result[data-verdict='blocked']").wait_for(state="visible")
+    assert await settled(client, "pay_web_ar") == "blocked"
+    assert errors == []
+
+
+async def test_new_payee_asks_the_scam_question_in_the_page(
+    in_app: Settings, start_app: StartApp, browser: Browser
+) -> None:
+    client = await start_app(in_app)
+    await challenge(client, transfer("pay_web_tx", locale="fr-FR"))
+    page, errors = await open_page(browser, client, "cus_42")
+
+    await question(page, "J. Smith")
+    assert await page.locator("#yes").inner_text() == "Oui"
+    await page.locator("#yes").click()
+    await question(page, "Quelqu'un")  # the scam question, pushed on the stream
+    await page.locator("#no").click()
+
+    await page.locator("#result[data-verdict='released']").wait_for(state="visible")
+    assert await settled(client, "pay_web_tx") == "released"
+    assert errors == []
+
+
+async def test_talk_to_a_person_sends_to_review(
+    in_app: Settings, start_app: StartApp, browser: Browser
+) -> None:
+    client = await start_app(in_app)
+    await challenge(client, payment("pay_web_human", locale="es-ES"))
+    page, errors = await open_page(browser, client, "cus_42")
+
+    await question(page, "ACME Electronics")
+    await page.locator("#human").click()
+
+    await page.locator("#result[data-verdict='review']").wait_for(state="visible")
+    assert await settled(client, "pay_web_human") == "review"
+    assert errors == []
+    await client.close()
+    assert label_events(in_app.data_dir, "pay_web_human") == []  # a person decides
