@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from friction.training.production import add_sink_options, run_from_sink
 from friction.training.train import TrainOptions, train
 
 
@@ -23,7 +24,10 @@ def register(sub: Any) -> None:
             "and promote it to champion if it beats the current one on the same hold-out."
         ),
     )
-    parser.add_argument("--data", type=Path, required=True, help="JSON-lines stream to learn from")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="JSON-lines stream to learn from")
+    source.add_argument("--from-sink", type=Path, metavar="DIR", help="dataset of `friction sink`")
+    add_sink_options(parser)
     parser.add_argument(
         "--models", type=Path, default=Path("models"), help="registry folder (default: models)"
     )
@@ -50,6 +54,8 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.from_sink is not None:
+        return run_from_sink(args)
     if not args.data.exists():
         print(f"error: {args.data} not found; make one with `friction simulate --out {args.data}`")
         return 2

@@ -74,11 +74,23 @@ def train(options: TrainOptions) -> TrainResult:
         )
     if len(dataset.y) == 0 or dataset.y.sum() == 0:
         raise ValueError(f"{options.data} has no fraud to learn from; simulate more days")
+    digest = hashlib.sha256(options.data.read_bytes()).hexdigest()
+    params = {"label_delay_days": options.label_delay_days, "source": "stream"}
+    return fit_and_register(dataset, options, digest, params)
+
+
+def fit_and_register(
+    dataset: Dataset, options: TrainOptions, digest: str, params: dict[str, Any]
+) -> TrainResult:
+    """Split by time, fit, evaluate against the champion, save and maybe promote.
+
+    Shared by every source of training rows (a simulated stream, the production sink).
+    """
     train_rows, test_rows = _time_split(dataset.ts, options.test_share)
     booster = _fit(dataset, train_rows, options)
     scores = booster.inplace_predict(dataset.X[test_rows])
     metrics = _metrics(dataset.y[test_rows], np.asarray(scores))
-    card = _card(options, dataset, train_rows, test_rows, booster, metrics)
+    card = _card(options, dataset, (train_rows, test_rows), booster, metrics, digest, params)
     save_candidate(booster, card, options.models_dir)
     champion, champion_metrics = _champion_on(options.models_dir, dataset, test_rows)
     better = not champion_metrics or metrics[options.metric] > champion_metrics[options.metric]
@@ -170,13 +182,14 @@ def _champion_on(
 def _card(
     options: TrainOptions,
     dataset: Dataset,
-    train_rows: NDArray[np.bool_],
-    test_rows: NDArray[np.bool_],
+    split: tuple[NDArray[np.bool_], NDArray[np.bool_]],
     booster: xgb.Booster,
     metrics: dict[str, float],
+    digest: str,
+    params: dict[str, Any],
 ) -> ModelCard:
+    train_rows, test_rows = split
     now = datetime.now(UTC)
-    digest = hashlib.sha256(options.data.read_bytes()).hexdigest()
     return ModelCard(
         version=f"{now:%Y%m%d-%H%M%S}-{digest[:8]}",
         created_at=now,
@@ -191,7 +204,7 @@ def _card(
               "train_frauds": int(dataset.y[train_rows].sum())},
         metrics=metrics,
         params={"rounds": booster.num_boosted_rounds(), "max_depth": options.max_depth,
-                "eta": options.learning_rate, "label_delay_days": options.label_delay_days},
+                "eta": options.learning_rate, **params},
         libraries={"xgboost": xgb.__version__, "numpy": np.__version__,
                    "python": platform.python_version()},
     )  # fmt: skip
