@@ -31,6 +31,7 @@ from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, SCORER, SETTINGS, STO
 from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Store
 from friction.routes import add_routes
+from friction.scoring.hotswap import watch_champion
 from friction.scoring.service import ModelSlot, Scorer
 from friction.settings import Settings
 from friction.storage.embedded import EmbeddedStore
@@ -121,6 +122,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[SCORER] = Scorer(settings, store, slot, engine, app[METRICS], relay.wake, spawn)
     spawn(relay.run())
     spawn(engine.run_timers())
+    spawn(watch_champion(slot, settings.models_dir, settings.model_check_seconds))
     if webhooks is not None:
         spawn(webhooks.run())
     for dialogue in await store.open_dialogues():

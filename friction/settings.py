@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # --- Model ----------------------------------------------------------------
     models_dir: Path = Path("models")
     """Model registry folder; the champion named in ``models/CHAMPION`` is served."""
+    model_check_seconds: float = Field(5.0, gt=0)
+    """How often the registry is checked for a newly promoted champion (hot swap)."""
 
     # --- Policy ----------------------------------------------------------------
     challenge_at: float = Field(0.08, ge=0.0, le=1.0)
