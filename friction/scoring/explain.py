@@ -107,6 +107,14 @@ EXPLANATIONS: dict[str, Explanation] = {
     "terminal_labelled_30d": _r(
         "TERMINAL_LITTLE_KNOWN", "Little is known yet about this terminal's history."
     ),
+    "terminal_risk_since_fraud": _TERMINAL_FRAUD,
+    "terminal_genuine_after_fraud": _TERMINAL_FRAUD,
+    "terminal_clean_before_fraud_age": _TERMINAL_FRAUD_AGE,
+    "cust_outliers_14d": _r(
+        "AMOUNTS_UNUSUAL_RECENTLY",
+        "Several recent payments were much larger than this customer's usual.",
+        cite="set",
+    ),
     "merchant_fraud_30d": _MERCHANT_FRAUD,
     "merchant_risk_30d": _MERCHANT_FRAUD,
 }

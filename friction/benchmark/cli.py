@@ -1,0 +1,108 @@
+"""``friction benchmark handbook``: the Fraud Detection Handbook protocol, from the shell.
+
+Registered by ``friction.cli`` through ``register(subparsers)``. Tables and
+progress go to the terminal; with ``--json`` the last line of stdout is one
+JSON object, so scripts can ``tail -n 1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from friction.benchmark.runner import METRICS, BenchmarkReport, run_benchmark
+from friction.errors import FrictionError
+
+DEFAULT_CACHE = Path("var/cache/benchmark")
+MODELS = ("baseline", "friction")
+BOOK_VALIDATION = {"auc": 0.887, "ap": 0.708, "cp100": 0.289}
+HANDBOOK_HELP = """\
+Run the handbook's prequential protocol (7-day train, 7-day label delay,
+7-day assessment; known-compromised cards removed per assessment day) on the
+handbook CSV files in --data, for (a) the book's 15 baseline features with
+its XGBoost settings, a reproduction check, and (b) friction's online features
+replayed with labels arriving 7 days late. Reports AUC ROC, average precision
+and Card Precision@100 per fold and as mean ± std over the 4 folds.
+"""
+
+
+def register(subparsers: Any) -> None:
+    """Add ``benchmark handbook`` to the ``friction`` command."""
+    benchmark = subparsers.add_parser(
+        "benchmark", help="external model benchmarks", description="External model benchmarks."
+    )
+    kinds = benchmark.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    handbook = kinds.add_parser(
+        "handbook",
+        help="Fraud Detection Handbook protocol: baseline vs friction",
+        description=HANDBOOK_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    handbook.add_argument(
+        "--data", type=Path, required=True, help="directory of transactions-*.csv[.gz] files"
+    )
+    handbook.add_argument(
+        "--protocol",
+        choices=("validation", "test"),
+        default="validation",
+        help="validation folds (training weeks from 2018-06-20) or test folds (from 2018-07-25)",
+    )
+    handbook.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
+    handbook.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help=f"where replayed feature matrices are kept (default {DEFAULT_CACHE})",
+    )
+    handbook.add_argument("--no-cache", action="store_true", help="always replay the stream")
+    handbook.set_defaults(func=run_handbook)
+
+
+def run_handbook(args: argparse.Namespace) -> int:
+    """Run the benchmark and print the tables (and the JSON line)."""
+    from friction.progress import progress_bar
+
+    console = Console()
+    cache = None if args.no_cache else args.cache_dir
+    try:
+        report = run_benchmark(args.data, args.protocol, cache, bar=progress_bar)
+    except (FrictionError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    console.print(render(report))
+    console.print(f"runtime {report.runtime_s:.0f} s")
+    if args.json:
+        sys.stdout.flush()
+        print(json.dumps(report.as_dict()), flush=True)
+    return 0
+
+
+def render(report: BenchmarkReport) -> Table:
+    """A row per fold and model, then mean ± std per model, then the book's numbers."""
+    table = Table(title=f"Fraud Detection Handbook, {report.protocol} folds")
+    for name in ("training week", "model", "AUC ROC", "AP", "CP@100", "rows / frauds"):
+        left = name in ("training week", "model")
+        table.add_column(name, justify="left" if left else "right", no_wrap=True)
+    for fold in report.folds:
+        sizes = f"{fold.assessment_rows:,}/{fold.assessment_frauds}"
+        for model in MODELS:
+            scores = getattr(fold, model).as_dict()
+            table.add_row(fold.fold.label, model, *(_number(scores[k]) for k in METRICS), sizes)
+    for model in MODELS:
+        mean, std = report.mean(model), report.std(model)
+        cells = (f"{_number(mean[k])} ± {_number(std[k])}" for k in METRICS)
+        table.add_row("mean ± std", model, *cells, "", style="bold")
+    if report.protocol == "validation":
+        book = (_number(BOOK_VALIDATION[k]) for k in METRICS)
+        table.add_row("published", "book XGBoost", *book, "", style="dim")
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
