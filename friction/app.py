@@ -20,16 +20,18 @@ from friction.api.sse import setup_streams
 from friction.dialogue.channels.console import ConsoleChannel
 from friction.dialogue.channels.in_app import InAppChannel
 from friction.dialogue.channels.sms import TwilioSmsChannel
-from friction.dialogue.engine import DialogueEngine, EngineWiring
+from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.flows import load_flows
 from friction.dialogue.hub import Hub
+from friction.dialogue.wiring import EngineWiring
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
 from friction.events.outbox import OutboxRelay
 from friction.events.webhooks import VerdictWebhooks
-from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, SCORER, SETTINGS, STORE
+from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, REVIEWS, SCORER, SETTINGS, STORE
 from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Store
+from friction.review.desk import ReviewDesk
 from friction.routes import add_routes
 from friction.scoring.hotswap import watch_champion
 from friction.scoring.service import ModelSlot, Scorer
@@ -115,7 +117,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     channels = open_channels(settings, hub)
     webhooks = open_webhooks(settings)
     wiring = EngineWiring(app[METRICS], relay.wake, spawn, hub, webhooks)
-    engine = DialogueEngine(settings, store, channels, load_flows(), wiring)
+    flows = load_flows()
+    engine = DialogueEngine(settings, store, channels, flows, wiring)
+    app[REVIEWS] = ReviewDesk(store, wiring, flows)
+    wiring.contest = app[REVIEWS].contest
     app[STORE] = store
     app[RELAY] = relay
     app[ENGINE] = engine

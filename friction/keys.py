@@ -10,6 +10,7 @@ from friction.dialogue.engine import DialogueEngine
 from friction.events.outbox import OutboxRelay
 from friction.metrics import Metrics
 from friction.ports import Store
+from friction.review.desk import ReviewDesk
 from friction.scoring.service import Scorer
 from friction.settings import Settings
 
@@ -19,4 +20,5 @@ STORE = web.AppKey("store", Store)
 RELAY = web.AppKey("relay", OutboxRelay)
 ENGINE = web.AppKey("engine", DialogueEngine)
 SCORER = web.AppKey("scorer", Scorer)
+REVIEWS = web.AppKey("reviews", ReviewDesk)
 OPENAPI = web.AppKey("openapi", dict[str, Any])

@@ -19,6 +19,8 @@ from friction.records import (
     OutboxEntry,
     PaymentRecord,
     Preferences,
+    ReviewRecord,
+    ReviewStatus,
 )
 from friction.scoring.features import PaymentFacts
 
@@ -44,6 +46,25 @@ class RecordStore(Protocol):
         """Whether a mark of ``kind``/``key`` is set and not yet expired."""
         ...
 
+    async def read_mark(self, kind: str, key: str, now_ts: float) -> str | None:
+        """The ``value`` of a live mark (``''`` if it has none); None if unset or expired."""
+        ...
+
+
+class ReviewStore(Protocol):
+    """The analysts' queue; items are written through ``UnitOfWork.commit`` (``Change.review``)."""
+
+    async def get_review(self, review_id: str) -> ReviewRecord | None: ...
+
+    async def list_reviews(
+        self, status: ReviewStatus | None, assignee: str | None, limit: int, after: str | None
+    ) -> tuple[list[ReviewRecord], str | None]:
+        """Items oldest first, after the opaque cursor ``after``; with the next cursor or None.
+
+        Raises InvalidInput (field ``after``) for a cursor this store did not hand out.
+        """
+        ...
+
 
 class UnitOfWork(Protocol):
     async def commit(self, change: Change) -> None:
@@ -57,7 +78,7 @@ class Outbox(Protocol):
     async def ack(self, seqs: Sequence[int]) -> None: ...
 
 
-class Store(FeatureStore, RecordStore, UnitOfWork, Outbox, Protocol):
+class Store(FeatureStore, RecordStore, ReviewStore, UnitOfWork, Outbox, Protocol):
     """Everything the service keeps; one adapter implements all of it."""
 
     async def close(self) -> None: ...

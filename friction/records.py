@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from friction.api.schemas import PaymentStatus
+from friction.api.schemas import PaymentStatus, Reason
 from friction.dialogue.flows import FlowState
 from friction.events.schemas import DecisionEvent, DialogueEvent, LabelEvent
 
@@ -40,6 +40,10 @@ class PaymentRecord(BaseModel):
     """Hash of who pays whom how much with what: a retry of the same payment has the same."""
     propensity: float = 1.0
     label: str | None = None
+    history: dict[str, float | None] = {}
+    """The customer's history features at decision time (counts, means, time since last
+    payment, first counterparty): kept for the review desk, only for payments that may
+    reach a person (not for allowed ones, which are most of them)."""
 
 
 class DialogueRecord(BaseModel):
@@ -95,6 +99,47 @@ class Preferences(BaseModel):
     sms_opted_out: bool = False
 
 
+ReviewReason = Literal[
+    "policy_review", "dialogue_review", "contest", "delivery_failed", "opted_out"
+]
+ReviewStatus = Literal["open", "assigned", "resolved"]
+
+
+class AuditEntry(BaseModel):
+    """One line of a review item's trail: who did what, when (append-only)."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: str = ""
+
+
+class ReviewRecord(BaseModel):
+    """An item on the analysts' queue: a payment a person must decide on.
+
+    ``score``/``reasons`` and ``history`` are snapshots taken when the item opened, so an
+    analyst sees what the model saw even after the customer's state has moved on.
+    ``version`` grows by one with each write (optimistic concurrency in ``commit``).
+    """
+
+    id: str
+    payment_id: str
+    customer_id: str
+    reason: ReviewReason
+    status: ReviewStatus = "open"
+    assignee: str | None = None
+    created_at: datetime
+    resolved_at: datetime | None = None
+    verdict: Literal["released", "blocked"] | None = None
+    label: Literal["fraud", "genuine"] | None = None
+    note: str | None = None
+    score: float
+    reasons: list[Reason] = []
+    history: dict[str, float | None] = {}
+    audit: list[AuditEntry] = []
+    version: int = 1
+
+
 @dataclass(frozen=True, slots=True)
 class Mark:
     """A fact that holds until ``until`` (epoch seconds): a confirmed payment fingerprint,
@@ -103,6 +148,8 @@ class Mark:
     kind: str
     key: str
     until: float
+    value: str = ""
+    """What the fact points at (a declined payment's id), read back with ``read_mark``."""
 
 
 @dataclass(slots=True)
@@ -120,6 +167,9 @@ class Change:
     labels: list[LabelUpdate] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
     preferences: tuple[str, Preferences] | None = None
+    review: ReviewRecord | None = None
+    """Written only if the stored item's version is ``review.version - 1`` (absent for 1);
+    otherwise the whole change is refused with ``Conflict`` (two analysts, one item)."""
 
 
 @dataclass(frozen=True, slots=True)

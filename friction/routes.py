@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
-from friction.api import app_page, schemas, twilio_views, views
+from friction.api import app_page, review_views, schemas, twilio_views, views
+from friction.records import ReviewRecord
+from friction.review import schemas as review
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,8 @@ class Route:
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     tag: str = "gateway"
+    query: type[BaseModel] | None = None
+    """Model of the query parameters (listed in the OpenAPI document)."""
 
 
 ROUTES: tuple[Route, ...] = (
@@ -47,6 +51,17 @@ ROUTES: tuple[Route, ...] = (
           "Twilio delivery status callback (signed)", None, None, "twilio"),
     Route("POST", "/v1/dev/sms", views.console_reply,
           "Simulate an SMS reply (console channel only)", schemas.ReplyIn, None, "dev"),
+    Route("GET", "/v1/reviews", review_views.list_reviews,
+          "Review queue, oldest first: filter by status/assignee, page with `after`",
+          None, review.ReviewPage, "analyst", review.ReviewQuery),
+    Route("GET", "/v1/reviews/{review_id}", review_views.show_review,
+          "A review item with its payment, dialogue transcript and customer history",
+          None, review.ReviewDetail, "analyst"),
+    Route("POST", "/v1/reviews/{review_id}/assign", review_views.assign_review,
+          "Take a review item (or hand it over)", review.AssignIn, ReviewRecord, "analyst"),
+    Route("POST", "/v1/reviews/{review_id}/resolve", review_views.resolve_review,
+          "Decide a reviewed payment: verdict to the gateway, label to training",
+          review.ResolveIn, ReviewRecord, "analyst"),
     Route("GET", "/healthz", views.healthz, "Liveness", tag="ops"),
     Route("GET", "/readyz", views.readyz, "Readiness", tag="ops"),
     Route("GET", "/metrics", views.metrics, "Prometheus metrics", tag="ops"),

@@ -159,3 +159,8 @@ class Settings(BaseSettings):
     def event_log_dir(self) -> Path:
         """Folder of the local JSON-lines event log."""
         return self.data_dir / "events"
+
+    # --- Review -------------------------------------------------------------------
+    review_contest_days: float = Field(30.0, gt=0)
+    """After an automatic decline (or a block for no answer), the customer may ask for a person
+    ("HUMAN" by SMS) for this many days (GDPR Art. 22); the latest such payment is reviewed."""

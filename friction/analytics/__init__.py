@@ -13,7 +13,8 @@ Load, join, measure, plot:
 - ``drift`` — population stability index of features and scores between windows.
 - ``explain`` — replay one decision through the model: per-feature contributions.
 - ``plots`` — matplotlib figures used by the notebooks and ``friction report``.
-- ``reviews`` — hook for review-queue items (``reviews_frame``).
+- ``reviews`` / ``review_sources`` — the review queue as a frame: ``await load_reviews(url
+  or data dir)`` (``fetch_reviews``/``store_reviews`` for the raw items), ``reviews_frame``.
 - ``demo`` — ``make_demo_data``: real events from the real service, in seconds
   (imported on its own: it starts the service).
 
@@ -48,6 +49,7 @@ from friction.analytics.measures import (
     threshold_table,
     truth,
 )
+from friction.analytics.review_sources import fetch_reviews, load_reviews, store_reviews
 from friction.analytics.reviews import ReviewSource, reviews_frame
 from friction.analytics.sources import SourceNotFound, read_topic
 from friction.analytics.tuning import budget_table
@@ -65,6 +67,7 @@ __all__ = [
     "drift_table",
     "false_declines",
     "feature_columns",
+    "fetch_reviews",
     "funnel",
     "funnel_totals",
     "label_coverage",
@@ -73,12 +76,14 @@ __all__ = [
     "load_dialogues",
     "load_events",
     "load_labels",
+    "load_reviews",
     "payments_frame",
     "psi",
     "ranking_metrics",
     "read_topic",
     "reviews_frame",
     "score_distribution",
+    "store_reviews",
     "threshold_table",
     "time_to_answer",
     "truth",

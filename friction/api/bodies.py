@@ -38,6 +38,15 @@ def validate(raw: bytes, model: type[M]) -> M:
             "(and at most bin/last4), never a card number, CVV or track data",
             fields=fields,
         )
+    return _checked(model, data)
+
+
+def validate_query(request: web.Request, model: type[M]) -> M:
+    """Query parameters against ``model`` (each given once), with the same error shape."""
+    return _checked(model, dict(request.query))
+
+
+def _checked(model: type[M], data: object) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -49,12 +49,14 @@ def _operation(route: Any) -> dict[str, Any]:
         "responses": {"200": ok, "404": {"description": "Not found", **error},
                       "422": {"description": "Invalid input", **error}},
     }  # fmt: skip
-    params = re.findall(r"{(\w+)}", route.path)
+    params = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in re.findall(r"{(\w+)}", route.path)
+    ]
+    if route.query is not None:
+        params += _query_parameters(route.query)
     if params:
-        operation["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in params
-        ]
+        operation["parameters"] = params
     if route.body is not None:
         operation["requestBody"] = {
             "required": True,
@@ -62,3 +64,18 @@ def _operation(route: Any) -> dict[str, Any]:
         }
         operation["responses"]["409"] = {"description": "Conflict", **error}
     return operation
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """One ``in: query`` parameter per field of ``model``, with its JSON schema."""
+    properties = model.model_json_schema()["properties"]
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": field.is_required(),
+            "schema": properties[name],
+            **({"description": field.description} if field.description else {}),
+        }
+        for name, field in model.model_fields.items()
+    ]

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,20 +27,20 @@ from friction.dialogue.hub import Hub
 from friction.dialogue.ladder import PHONE_CHANNELS, ladder_for
 from friction.dialogue.replies import Intent, parse_reply
 from friction.dialogue.templates import render
+from friction.dialogue.wiring import EngineWiring
+from friction.dialogue.wording import as_str, dialogue_text
 from friction.errors import ChannelError, Conflict, Gone, NotFound
 from friction.events.schemas import DialogueEvent, LabelSource, LabelValue
-from friction.events.webhooks import VerdictWebhooks
 from friction.labels import label_change
-from friction.metrics import Metrics
 from friction.ports import Channel, OutboundMessage, Store
 from friction.records import (
     AnyEvent,
     Change,
     DialogueRecord,
     Mark,
-    PaymentRecord,
     Preferences,
 )
+from friction.review.intake import on_ending
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -143,23 +143,11 @@ class DialogueEngine:
         step = timedelta(seconds=self._settings.ladder_step_seconds)
         return record.model_copy(
             update={
-                "text": self._text(record, key),
+                "text": dialogue_text(record, key),
                 "expires_at": expires,
                 "next_rung_at": min(now + step, expires) if has_next else None,
             }
         )
-
-    def _text(self, record: DialogueRecord, key: str) -> str:
-        p = record.params
-        return render(
-            key,
-            record.locale,
-            amount_minor=_int(p.get("amount_minor")),
-            currency=_str(p.get("currency")),
-            merchant=_str(p.get("merchant")),
-            payee=_str(p.get("payee")),
-            last4=_str(p.get("last4")),
-        ).text
 
     def event(self, dialogue: DialogueRecord, state: str, at: datetime) -> DialogueEvent:
         """The event announcing that ``dialogue`` entered ``state`` (counted in the funnel)."""
@@ -262,7 +250,7 @@ class DialogueEngine:
             token=tokens.mint(self._secret, dialogue.id, dialogue.customer_id, expires_ts),
             names=[
                 name
-                for name in (_str(dialogue.params.get(k)) for k in ("merchant", "payee"))
+                for name in (as_str(dialogue.params.get(k)) for k in ("merchant", "payee"))
                 if name and name in dialogue.text
             ],
         )
@@ -298,6 +286,8 @@ class DialogueEngine:
         if intent in {Intent.STOP, Intent.START}:
             return await self._opt(phone, intent, now, marks)
         dialogue = self._open_for_phone(await self._store.open_dialogues(), phone, now)
+        if dialogue is None and intent is Intent.HUMAN and self._wiring.contest is not None:
+            return await self._wiring.contest(phone, now, marks)  # GDPR Art. 22: see review
         if dialogue is None:
             log.info("sms from %s ignored: no open dialogue", mask_phone(phone))
             if marks:
@@ -354,10 +344,11 @@ class DialogueEngine:
             step = advance(flow, dialogue.flow, intent)
             answer = str(intent) if intent in {Intent.YES, Intent.NO} else dialogue.answer
             moved = dialogue.model_copy(update={"flow": step.state, "answer": answer})
-            text = self._text(moved, step.prompt)
+            text = dialogue_text(moved, step.prompt)
             if step.outcome is not None and step.outcome != "expired":
                 ending: Ending = "opted_out" if step.outcome == "opted_out" else step.outcome
-                await self._end(moved, ending, now, marks or [])
+                # the closing line stays on the record: the review transcript shows it
+                await self._end(moved.model_copy(update={"text": text}), ending, now, marks or [])
                 return text
             waiting = self._asking(moved, step.prompt, now, step.expires_after)
             state = "reasked" if intent is Intent.UNCLEAR else "answered_step"
@@ -382,6 +373,7 @@ class DialogueEngine:
             raise NotFound(f"no payment {dialogue.payment_id} for dialogue {dialogue.id}")
         change, status = conclude(self._settings, payment, dialogue, ending, now)
         change.marks.extend(marks or [])
+        on_ending(change, dialogue, ending, now, self._settings)  # a person, or contestable
         if ending == "released":
             until = now.timestamp() + self._settings.confirm_retry_seconds
             change.marks.append(Mark(CONFIRMED, payment.fingerprint, until))
@@ -398,13 +390,7 @@ class DialogueEngine:
             language = dialogue.locale[:2]
             self._wiring.metrics.time_to_answer.labels(dialogue.channel, language).observe(waited)
         await self._commit(change)
-        self._announce(payment, status)
-
-    def _announce(self, payment: PaymentRecord, status: PaymentStatus) -> None:
-        self._wiring.hub.payment_changed(status.payment_id)
-        self._wiring.hub.customer_changed(payment.customer_id)
-        if self._wiring.webhooks is not None:
-            self._wiring.webhooks.enqueue(status)
+        self._wiring.announce(payment, status)
 
     # --- timers --------------------------------------------------------------
     async def tick(self) -> int:
@@ -499,32 +485,6 @@ def fingerprint_of(payment: Payment) -> str:
         payment.payee.id if payment.payee else "",
     )
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-class EngineWiring:
-    """What the engine reports to: metrics, the outbox relay, push hub, webhooks, tasks."""
-
-    def __init__(
-        self,
-        metrics: Metrics,
-        on_commit: Callable[[], None],
-        spawn: Callable[..., None],
-        hub: Hub | None = None,
-        webhooks: VerdictWebhooks | None = None,
-    ) -> None:
-        self.metrics = metrics
-        self.on_commit = on_commit
-        self.spawn = spawn
-        self.hub = hub or Hub()
-        self.webhooks = webhooks
-
-
-def _int(value: str | int | None) -> int | None:
-    return None if value is None else int(value)
-
-
-def _str(value: str | int | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def _now() -> datetime:

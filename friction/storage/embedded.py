@@ -26,17 +26,31 @@ from friction.records import (
     AnyEvent,
     Change,
     DialogueRecord,
+    Mark,
     Observation,
     OutboxEntry,
     PaymentRecord,
     Preferences,
+    ReviewRecord,
+    ReviewStatus,
 )
 from friction.scoring.features import CustomerState, EntityState, FeatureBook, PaymentFacts
+from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
                                PRIMARY KEY (ns, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS review (id TEXT PRIMARY KEY, status TEXT NOT NULL, assignee TEXT,
+                                   sort TEXT NOT NULL, version INTEGER NOT NULL,
+                                   value BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS review_by_status ON review (status, sort);
+CREATE INDEX IF NOT EXISTS review_by_assignee ON review (assignee, sort);
+CREATE INDEX IF NOT EXISTS review_by_sort ON review (sort);
+"""
+_LIST_REVIEWS = """
+SELECT value FROM review WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR assignee = ?2)
+AND sort > ?3 ORDER BY sort LIMIT ?4
 """
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
@@ -58,6 +72,7 @@ class EmbeddedStore:
         self._rows: list[tuple[str, str, bytes]] = []
         self._deletes: list[tuple[str, str]] = []
         self._events: list[bytes] = []
+        self._reviews: dict[str, ReviewRecord] = {}
         self._flushed: asyncio.Future[None] | None = None
         self._open = {
             d.id: d
@@ -98,8 +113,27 @@ class EmbeddedStore:
         return None if raw is None else Preferences.model_validate_json(raw)
 
     async def get_mark(self, kind: str, key: str, now_ts: float) -> bool:
+        return await self.read_mark(kind, key, now_ts) is not None
+
+    async def read_mark(self, kind: str, key: str, now_ts: float) -> str | None:
         raw = self._get(f"mark:{kind}", key)
-        return raw is not None and float(raw) > now_ts
+        if raw is None:
+            return None
+        until, _, value = raw.decode().partition(" ")
+        return value if float(until) > now_ts else None
+
+    async def get_review(self, review_id: str) -> ReviewRecord | None:
+        row = self._db.execute("SELECT value FROM review WHERE id = ?", (review_id,)).fetchone()
+        return None if row is None else ReviewRecord.model_validate_json(row[0])
+
+    async def list_reviews(
+        self, status: ReviewStatus | None, assignee: str | None, limit: int, after: str | None
+    ) -> tuple[list[ReviewRecord], str | None]:
+        rows = self._db.execute(_LIST_REVIEWS, (status, assignee, decode_cursor(after), limit + 1))
+        items = [ReviewRecord.model_validate_json(value) for (value,) in rows]
+        more = len(items) > limit
+        items = items[:limit]
+        return items, encode_cursor(sort_key(items[-1])) if more else None
 
     # --- UnitOfWork ---------------------------------------------------------
     async def commit(self, change: Change) -> None:
@@ -116,6 +150,9 @@ class EmbeddedStore:
         await asyncio.shield(self._flushed)
 
     def _stage(self, change: Change) -> None:
+        if change.review is not None:  # checked first: a stale write stages nothing
+            self._check_version(change.review)
+            self._reviews[change.review.id] = change.review
         for update in change.labels:
             self._load_entity("terminal", update.terminal_id, self._book.terminals)
             self._load_entity("merchant", update.merchant_id, self._book.merchants)
@@ -131,7 +168,7 @@ class EmbeddedStore:
             customer_id, ts = change.challenge
             self._budget(customer_id).append(ts)
             rows.append(("budget", customer_id, orjson.dumps(self._budget(customer_id)[-50:])))
-        rows.extend((f"mark:{m.kind}", m.key, repr(m.until).encode()) for m in change.marks)
+        rows.extend((f"mark:{m.kind}", m.key, _mark_value(m)) for m in change.marks)
         if change.preferences is not None:
             customer_id, preferences = change.preferences
             rows.append(("preferences", customer_id, preferences.model_dump_json().encode()))
@@ -144,11 +181,13 @@ class EmbeddedStore:
         done, self._flushed = self._flushed, None
         rows = [*self._rows, *self._dirty_rows()]
         deletes, events = self._deletes, self._events
-        self._rows, self._deletes, self._events = [], [], []
+        reviews = [_review_row(r) for r in self._reviews.values()]
+        self._rows, self._deletes, self._events, self._reviews = [], [], [], {}
         self._dirty.clear()
         try:
-            with self._db:  # one transaction: records, state, outbox
+            with self._db:  # one transaction: records, state, reviews, outbox
                 self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO review VALUES (?,?,?,?,?,?)", reviews)
                 self._db.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", deletes)
                 self._db.executemany(
                     "INSERT INTO outbox (event) VALUES (?)", [(e,) for e in events]
@@ -173,6 +212,19 @@ class EmbeddedStore:
         self._db.close()
 
     # --- internals ----------------------------------------------------------
+    def _check_version(self, review: ReviewRecord) -> None:
+        """Optimistic concurrency: the write must build on the newest stored (or staged) copy."""
+        staged = self._reviews.get(review.id)
+        if staged is not None:
+            have = staged.version
+        else:
+            row = self._db.execute(
+                "SELECT version FROM review WHERE id = ?", (review.id,)
+            ).fetchone()
+            have = 0 if row is None else int(row[0])
+        if have != review.version - 1:
+            raise stale(review, have)
+
     def _stage_dialogue(self, dialogue: DialogueRecord) -> None:
         raw = dialogue.model_dump_json().encode()
         self._rows.append(("dialogue", dialogue.id, raw))
@@ -221,6 +273,16 @@ class EmbeddedStore:
         raw = self._get(ns, key)
         days: list[Any] = [] if raw is None else orjson.loads(raw)
         into[key] = EntityState(days={int(d): list(b) for d, b in days})
+
+
+def _mark_value(mark: Mark) -> bytes:
+    """``<until>`` or ``<until> <value>``: ``until`` first, so reading it never parses JSON."""
+    return f"{mark.until!r} {mark.value}".rstrip().encode()
+
+
+def _review_row(review: ReviewRecord) -> tuple[str, str, str | None, str, int, bytes]:
+    value = review.model_dump_json().encode()
+    return review.id, review.status, review.assignee, sort_key(review), review.version, value
 
 
 def _dump_customer(state: CustomerState) -> bytes:

@@ -18,6 +18,9 @@ Keys (``prefix`` defaults to ``friction:``) and why each lives as long as it doe
     dlg:<id>      dialogue record                                           TTL 180 d
     mark:<k>:<id> a fact valid until a time (value)      TTL until that time + 1 d (wall clock)
     pref:{cust}   customer preferences       no TTL: a choice (an SMS opt-out) must not lapse
+    rev:<id>      review item (JSON)                             TTL 400 d (audit of a decision)
+    rev:ix:<status|*>:<analyst|*>  sorted set (lex) of "<created µs>:<id>"  TTL 400 d,
+                  entries older than that trimmed on each write: list by status/assignee
     open          hash of open dialogues          no TTL: an entry leaves when its dialogue closes
     outbox        stream "0-<seq>" -> event       no TTL: events must never expire unpublished
     outbox:seq    sequence counter                no TTL: must only grow
@@ -39,6 +42,7 @@ from typing import Any, cast
 import orjson
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from friction.records import (
     AnyEvent,
@@ -48,6 +52,8 @@ from friction.records import (
     OutboxEntry,
     PaymentRecord,
     Preferences,
+    ReviewRecord,
+    ReviewStatus,
 )
 from friction.scoring.features import (
     BUCKET_DAYS,
@@ -61,104 +67,13 @@ from friction.scoring.features import (
     Snapshot,
     compute,
 )
+from friction.storage.redis_scripts import COMMIT_LUA, OBSERVE_LUA
+from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
 
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 _BUCKET_INDEX = {b"n": 0, b"f": 1, b"g": 2}
 BUDGET_KEEP = 50
 
-# KEYS: customer, terminal, merchant, budget.
-# ARGV: ts, amount, counterparty, terminal id, day, history horizon, seen horizon,
-#       history cap, oldest kept day, budget horizon, customer ttl, bucket ttl.
-# Returns the state before the payment: {customer JSON or '', terminal hash, merchant hash,
-# challenges after the budget horizon}, and applies ``apply_payment``.
-OBSERVE_LUA = """
-local ts, amount, cp, tid, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local history_horizon, seen_horizon = tonumber(ARGV[6]), tonumber(ARGV[7])
-local cap, oldest_day = tonumber(ARGV[8]), tonumber(ARGV[9])
-
-local raw = redis.call('GET', KEYS[1])
-local state
-if raw then state = cjson.decode(raw) else raw = ''; state = {h = {}, c = {}, t = {}} end
-local h = state.h
-h[#h + 1] = {ts, amount}
-local kept = {}
-for _, p in ipairs(h) do
-  if tonumber(p[1]) > history_horizon then kept[#kept + 1] = p end
-end
-local history = {}
-for i = math.max(1, #kept - cap + 1), #kept do history[#history + 1] = kept[i] end
-state.h = history
-state.c[cp] = ts
-state.t[tid] = ts
-for _, seen in ipairs({state.c, state.t}) do
-  for k, v in pairs(seen) do
-    if tonumber(v) < seen_horizon then seen[k] = nil end
-  end
-end
-redis.call('SET', KEYS[1], cjson.encode(state), 'EX', ARGV[11])
-
-local function bucket(key)
-  local flat = redis.call('HGETALL', key)
-  redis.call('HINCRBY', key, day .. ':n', 1)
-  local stale = {}
-  for i = 1, #flat, 2 do
-    local d = tonumber(string.match(flat[i], '^(-?%d+):'))
-    if d <= oldest_day then stale[#stale + 1] = flat[i] end
-  end
-  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
-  redis.call('EXPIRE', key, ARGV[12])
-  return flat
-end
-
-local terminal = bucket(KEYS[2])
-local merchant = bucket(KEYS[3])
-local recent = redis.call('ZCOUNT', KEYS[4], '(' .. ARGV[10], '+inf')
-return {raw, terminal, merchant, recent}
-"""
-
-# KEYS: outbox, seq, open index, payment, dialogue, budget, preferences,
-#       then (terminal, merchant) per label, then one key per mark.
-# ARGV: 1 payment JSON, 2 dialogue JSON, 3 dialogue id, 4 dialogue open (1/0), 5 challenge ts,
-#       6 budget keep, 7-10 ttls (payment, dialogue, budget, bucket), 11 labels L, 12 marks M,
-#       13 preferences JSON, then L x (day, n|f|g), M x (until, ttl), then the events' JSON.
-# ('' = nothing to write.) Fallible writes (stream IDs) go first: a failure leaves nothing done.
-COMMIT_LUA = """
-local n_labels, n_marks = tonumber(ARGV[11]), tonumber(ARGV[12])
-local label_arg = 14
-local mark_arg = label_arg + 2 * n_labels
-for i = mark_arg + 2 * n_marks, #ARGV do
-  local seq = redis.call('INCR', KEYS[2])
-  redis.call('XADD', KEYS[1], '0-' .. seq, 'e', ARGV[i])
-end
-if ARGV[1] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[7]) end
-if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[5], ARGV[2], 'EX', ARGV[8])
-  if ARGV[4] == '1' then
-    redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
-  else
-    redis.call('HDEL', KEYS[3], ARGV[3])
-  end
-end
-if ARGV[5] ~= '' then
-  local id = redis.call('INCR', KEYS[2])
-  redis.call('ZADD', KEYS[6], ARGV[5], ARGV[5] .. ':' .. id)
-  redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -tonumber(ARGV[6]) - 1)
-  redis.call('EXPIRE', KEYS[6], ARGV[9])
-end
-if ARGV[13] ~= '' then redis.call('SET', KEYS[7], ARGV[13]) end
-for i = 0, n_labels - 1 do
-  local field = ARGV[label_arg + 2 * i] .. ':' .. ARGV[label_arg + 2 * i + 1]
-  for _, key in ipairs({KEYS[8 + 2 * i], KEYS[9 + 2 * i]}) do
-    redis.call('HINCRBY', key, field, 1)
-    redis.call('EXPIRE', key, ARGV[10])
-  end
-end
-for i = 0, n_marks - 1 do
-  local key = KEYS[8 + 2 * n_labels + i]
-  redis.call('SET', key, ARGV[mark_arg + 2 * i], 'EX', ARGV[mark_arg + 2 * i + 1])
-end
-return 0
-"""
 MARK_GRACE_S = int(DAY)
 
 
@@ -171,6 +86,7 @@ class KeyTtls:
     bucket: int = int((BUCKET_DAYS + 1) * DAY)
     payment: int = int(180 * DAY)
     dialogue: int = int(180 * DAY)
+    review: int = int(400 * DAY)
 
 
 class RedisStore:
@@ -232,8 +148,32 @@ class RedisStore:
         return None if raw is None else Preferences.model_validate_json(raw)
 
     async def get_mark(self, kind: str, key: str, now_ts: float) -> bool:
+        return await self.read_mark(kind, key, now_ts) is not None
+
+    async def read_mark(self, kind: str, key: str, now_ts: float) -> str | None:
         raw = await self._redis.get(f"{self._p}mark:{kind}:{key}")
-        return raw is not None and float(raw) > now_ts
+        if raw is None:
+            return None
+        until, _, value = _text(raw).partition(" ")
+        return value if float(until) > now_ts else None
+
+    async def get_review(self, review_id: str) -> ReviewRecord | None:
+        raw = await self._redis.get(f"{self._p}rev:{review_id}")
+        return None if raw is None else ReviewRecord.model_validate_json(raw)
+
+    async def list_reviews(
+        self, status: ReviewStatus | None, assignee: str | None, limit: int, after: str | None
+    ) -> tuple[list[ReviewRecord], str | None]:
+        """One ZRANGE BYLEX on the (status, assignee) index, one MGET of the items."""
+        index = f"{self._p}rev:ix:{status or '*'}:{assignee or '*'}"
+        start = decode_cursor(after)
+        found = await self._redis.zrangebylex(
+            index, f"({start}" if start else "-", "+", start=0, num=limit + 1
+        )
+        keys = [_text(m) for m in found[:limit]]
+        raws = await self._redis.mget([f"{self._p}rev:{k.split(':', 1)[1]}" for k in keys])
+        items = [ReviewRecord.model_validate_json(r) for r in raws if r is not None]
+        return items, encode_cursor(keys[-1]) if len(found) > limit else None
 
     # --- UnitOfWork ---------------------------------------------------------
     async def commit(self, change: Change) -> None:
@@ -251,13 +191,14 @@ class RedisStore:
         if change.preferences is not None:
             pref_key = f"{p}pref:{_tag(change.preferences[0])}"
             pref_json = change.preferences[1].model_dump_json()
+        review_key, review_args = self._review_args(change.review)
         keys = [f"{p}outbox", f"{p}outbox:seq", f"{p}open", f"{p}pay:{payment_id}"]
-        keys += [f"{p}dlg:{dialogue.id if dialogue else ''}", budget_key, pref_key]
+        keys += [f"{p}dlg:{dialogue.id if dialogue else ''}", budget_key, pref_key, review_key]
         args: list[str | int] = [payment_json, "", "", 0, challenge_ts, BUDGET_KEEP]
         if dialogue is not None:
             args[1:4] = [dialogue.model_dump_json(), dialogue.id, int(dialogue.is_open)]
         args += [ttl.payment, ttl.dialogue, ttl.budget, ttl.bucket]
-        args += [len(change.labels), len(change.marks), pref_json]
+        args += [len(change.labels), len(change.marks), pref_json, *review_args]
         for label in change.labels:
             keys += [f"{p}t:{label.terminal_id}", f"{p}m:{label.merchant_id}"]
             args += [label.payment_day, "f" if label.is_fraud else "g"]
@@ -265,9 +206,31 @@ class RedisStore:
         for mark in change.marks:
             # ``until`` decides (see get_mark); the TTL only collects the key some time after.
             keys.append(f"{p}mark:{mark.kind}:{mark.key}")
-            args += [repr(mark.until), int(max(mark.until - now, 0.0)) + MARK_GRACE_S]
+            value = f"{mark.until!r} {mark.value}".rstrip()
+            args += [value, int(max(mark.until - now, 0.0)) + MARK_GRACE_S]
         args += [event.model_dump_json(by_alias=True) for event in change.events]
-        await self._commit(keys=keys, args=args)
+        try:
+            await self._commit(keys=keys, args=args)
+        except ResponseError as error:
+            if change.review is None or not str(error).startswith("STALE_REVIEW"):
+                raise
+            raise stale(change.review, int(str(error).split()[1])) from None
+
+    def _review_args(self, review: ReviewRecord | None) -> tuple[str, list[str | int]]:
+        """The review key and ARGV 14-21 of the commit script ('' = no review to write)."""
+        if review is None:
+            return f"{self._p}rev:none", ["", 0, "", "", "", 0, "", ""]
+        horizon = int((time.time() - self._ttl.review) * 1_000_000)
+        return f"{self._p}rev:{review.id}", [
+            review.model_dump_json(),
+            review.version,
+            sort_key(review),
+            review.status,
+            review.assignee or "",
+            self._ttl.review,
+            f"{self._p}rev:ix:",
+            f"{max(horizon, 0):017d}",
+        ]
 
     # --- Outbox -------------------------------------------------------------
     async def pending(self, limit: int) -> list[OutboxEntry]:
@@ -287,6 +250,11 @@ class RedisStore:
 def _tag(customer_id: str) -> str:
     """Hash tag that keeps a customer's keys in one Cluster slot (braces are not allowed inside)."""
     return "{" + customer_id.replace("{", "(").replace("}", ")") + "}"
+
+
+def _text(raw: bytes | str) -> str:
+    """A reply as text (this client does not decode responses; the stubs allow both)."""
+    return raw if isinstance(raw, str) else raw.decode()
 
 
 def _seq(row_id: bytes) -> int:

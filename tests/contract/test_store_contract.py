@@ -22,7 +22,8 @@ from redis.asyncio import Connection, ConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from friction.api.schemas import PaymentStatus
+from friction.api.schemas import PaymentStatus, Reason
+from friction.errors import Conflict, InvalidInput
 from friction.events.schemas import DecisionEvent, DialogueEvent
 from friction.ports import Store
 from friction.records import (
@@ -32,6 +33,7 @@ from friction.records import (
     Mark,
     PaymentRecord,
     Preferences,
+    ReviewRecord,
 )
 from friction.scoring.features import DAY, FEATURE_NAMES, FeatureBook, PaymentFacts
 from friction.storage.redis_store import RedisStore
@@ -305,6 +307,92 @@ async def test_marks_hold_until_their_time_and_preferences_round_trip(store: Sto
     assert not await store.get_mark("trusted_payee", "fp_1", T0)
     assert await store.get_preferences("c1") == prefs
     assert await store.get_preferences("c2") is None
+
+
+def review_record(review_id: str, minute: int, **changes: Any) -> ReviewRecord:
+    review = ReviewRecord(
+        id=review_id,
+        payment_id=f"pay_{review_id}",
+        customer_id="cus_1",
+        reason="policy_review",
+        created_at=datetime.fromtimestamp(T0, UTC) + timedelta(minutes=minute),
+        score=0.731,
+        reasons=[Reason(code="BUDGET_SPENT", text="asked too often")],
+        history={"cust_count_7d": 3.0, "secs_since_last": None},
+    )
+    return review.model_copy(update=changes)
+
+
+async def page_ids(store: Store, **query: Any) -> list[list[str]]:
+    """Every page of a listing (ids), following the cursor to the end."""
+    pages, after = [], None
+    while True:
+        items, after = await store.list_reviews(
+            query.get("status"), query.get("assignee"), query.get("limit", 2), after
+        )
+        pages.append([r.id for r in items])
+        if after is None:
+            return pages
+
+
+async def test_reviews_round_trip_and_list_by_status_assignee_and_cursor(store: Store) -> None:
+    # created out of id order and committed out of time order: listing is by creation time
+    for review_id, minute in [("r_c", 3), ("r_a", 1), ("r_e", 5), ("r_b", 2), ("r_d", 4)]:
+        await store.commit(Change(review=review_record(review_id, minute)))
+    assert await store.get_review("r_a") == review_record("r_a", 1)
+    assert await store.get_review("r_none") is None
+    assert await page_ids(store) == [["r_a", "r_b"], ["r_c", "r_d"], ["r_e"]]
+    assert await page_ids(store, limit=5) == [["r_a", "r_b", "r_c", "r_d", "r_e"]]
+
+    old = await store.get_review("r_b")
+    assert old is not None
+    assigned = old.model_copy(update={"status": "assigned", "assignee": "ana", "version": 2})
+    await store.commit(Change(review=assigned))
+    resolved = assigned.model_copy(update={"status": "resolved", "version": 3})
+    await store.commit(Change(review=resolved))
+    taken = review_record("r_d", 4, status="assigned", assignee="ana", version=2)
+    await store.commit(Change(review=taken))
+
+    assert await page_ids(store, status="open", limit=10) == [["r_a", "r_c", "r_e"]]
+    assert await page_ids(store, status="resolved") == [["r_b"]]
+    assert await page_ids(store, assignee="ana") == [["r_b", "r_d"]]
+    assert await page_ids(store, status="assigned", assignee="ana") == [["r_d"]]
+    assert await page_ids(store, status="assigned", assignee="bob") == [[]]
+    assert await store.get_review("r_b") == resolved
+
+
+async def test_a_stale_review_write_is_refused_with_all_of_its_change(store: Store) -> None:
+    await store.commit(Change(review=review_record("r_1", 0)))
+    with pytest.raises(Conflict):  # the same item created twice
+        await store.commit(Change(review=review_record("r_1", 0)))
+    second = review_record("r_1", 0, status="assigned", assignee="ana", version=2)
+    await store.commit(Change(review=second))
+    racer = review_record("r_1", 0, status="assigned", assignee="bob", version=2)
+    payment, events = ("pay_x", payment_record("pay_x")), [decision_event("x")]
+    with pytest.raises(Conflict):  # built on version 1, which is gone
+        await store.commit(Change(payment=payment, review=racer, events=events))
+    assert await store.get_payment("pay_x") is None
+    assert await store.pending(10) == []
+    assert await store.get_review("r_1") == second
+    assert await page_ids(store, assignee="bob") == [[]]
+
+
+async def test_list_reviews_refuses_a_cursor_it_did_not_hand_out(store: Store) -> None:
+    for bad in ("not-a-cursor", "AAAA", "MTIz"):
+        with pytest.raises(InvalidInput) as raised:
+            await store.list_reviews(None, None, 10, bad)
+        assert raised.value.fields == ["after"]
+
+
+async def test_marks_carry_a_value_until_they_expire(store: Store) -> None:
+    until = T0 + 60.5
+    declined = Mark("declined", "+447700900123", until, "pay_1 en-GB")
+    await store.commit(Change(marks=[declined, Mark("x", "k", until)]))
+    assert await store.read_mark("declined", "+447700900123", until - 1) == "pay_1 en-GB"
+    assert await store.read_mark("declined", "+447700900123", until) is None
+    assert await store.read_mark("x", "k", T0) == ""
+    assert await store.get_mark("declined", "+447700900123", T0)
+    assert await store.read_mark("declined", "+33600000000", T0) is None
 
 
 # --- Redis only: round trips, atomicity under failure, restart ------------------------

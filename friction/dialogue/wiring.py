@@ -1,0 +1,47 @@
+"""What the dialogue engine (and the review desk) report to after a state change.
+
+Kept out of the engine so that anything that decides a verdict — a customer's
+answer, a timeout, an analyst — announces it the same way: wake the outbox
+relay, wake long-polls and in-app streams, queue the gateway webhook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from friction.api.schemas import PaymentStatus
+from friction.dialogue.hub import Hub
+from friction.events.webhooks import VerdictWebhooks
+from friction.metrics import Metrics
+from friction.records import Mark, PaymentRecord
+
+Contest = Callable[[str, datetime, list[Mark]], Awaitable[str]]
+"""``(phone, now, marks) -> reply text``: a customer asks for a person outside a dialogue."""
+
+
+class EngineWiring:
+    """Metrics, the outbox relay, push hub, webhooks, background tasks and the contest path."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        on_commit: Callable[[], None],
+        spawn: Callable[..., None],
+        hub: Hub | None = None,
+        webhooks: VerdictWebhooks | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.on_commit = on_commit
+        self.spawn = spawn
+        self.hub = hub or Hub()
+        self.webhooks = webhooks
+        self.contest: Contest | None = None
+        """Set by the composition root once the review desk exists (it needs this wiring)."""
+
+    def announce(self, payment: PaymentRecord, status: PaymentStatus) -> None:
+        """A verdict was stored: wake waiters and tell the gateway."""
+        self.hub.payment_changed(status.payment_id)
+        self.hub.customer_changed(payment.customer_id)
+        if self.webhooks is not None:
+            self.webhooks.enqueue(status)

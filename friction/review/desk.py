@@ -1,0 +1,163 @@
+"""The review desk: the analysts' queue over the store, and the customer's contest path.
+
+Every change to an item is one ``Change`` committed with the version it was
+read at (the store refuses a write on a stale copy: 409), and carries an audit
+entry, so the trail says who decided what and when. Resolving writes the
+verdict, the analyst's label and the item in one commit, then announces the
+verdict exactly as a customer's answer would (webhook, long-polls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from friction.dialogue.flows import HUMAN_HANDOFF_KEY, Flow
+from friction.dialogue.templates import render
+from friction.dialogue.wiring import EngineWiring
+from friction.errors import Conflict, NotFound
+from friction.labels import label_change
+from friction.ports import Store
+from friction.records import AuditEntry, Change, Mark, PaymentRecord, ReviewRecord
+from friction.review.intake import DECLINED, open_review, review_id
+from friction.review.schemas import AssignIn, ResolveIn, ReviewDetail, ReviewPage, ReviewQuery
+from friction.review.transcript import transcript
+
+
+class ReviewDesk:
+    """List, show, assign and resolve review items; open one when a customer contests."""
+
+    def __init__(self, store: Store, wiring: EngineWiring, flows: Mapping[str, Flow]) -> None:
+        self._store = store
+        self._wiring = wiring
+        self._flows = flows
+        self._lock = asyncio.Lock()  # one process: no needless 409s between its own requests
+
+    async def page(self, query: ReviewQuery) -> ReviewPage:
+        """One page of the queue, oldest first."""
+        items, after = await self._store.list_reviews(
+            query.status, query.assignee, query.limit, query.after
+        )
+        return ReviewPage(items=items, next=after)
+
+    async def detail(self, item_id: str) -> ReviewDetail:
+        """The item with its payment, the dialogue transcript and the history snapshot."""
+        review = await self._review(item_id)
+        payment = await self._payment(review.payment_id)
+        dialogue = None
+        if payment.status.dialogue is not None:
+            record = await self._store.get_dialogue(payment.status.dialogue.id)
+            dialogue = None if record is None else transcript(record, self._flows)
+        return ReviewDetail(
+            review=review,
+            payment=payment.status,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            merchant_name=payment.merchant_name,
+            channel=payment.channel,
+            occurred_at=payment.occurred_at,
+            dialogue=dialogue,
+            history=review.history or payment.history,
+        )
+
+    async def assign(self, item_id: str, body: AssignIn) -> ReviewRecord:
+        """Take an open item, or hand an assigned one over; a resolved one is 409."""
+        async with self._lock:
+            review = await self._open_review(item_id)
+            now = _now()
+            detail = f"to {body.analyst}" + (f" from {review.assignee}" if review.assignee else "")
+            updated = _with_entry(
+                review,
+                AuditEntry(at=now, actor=body.analyst, action="assigned", detail=detail),
+                status="assigned",
+                assignee=body.analyst,
+            )
+            await self._commit(Change(review=updated))
+            return updated
+
+    async def resolve(self, item_id: str, body: ResolveIn) -> ReviewRecord:
+        """The analyst's verdict on the payment, their label, the webhook; twice is 409."""
+        async with self._lock:
+            review = await self._open_review(item_id)
+            payment = await self._payment(review.payment_id)
+            now = _now()
+            status = payment.status.model_copy(update={"verdict": body.verdict, "verdict_at": now})
+            record = payment.model_copy(update={"status": status})
+            change = (
+                label_change(review.payment_id, record, body.label, "analyst", now)
+                if body.label is not None
+                else Change(payment=(review.payment_id, record))
+            )
+            detail = f"verdict {body.verdict}, label {body.label or 'none'}"
+            change.review = _with_entry(
+                review,
+                AuditEntry(at=now, actor=body.analyst, action="resolved", detail=detail),
+                status="resolved",
+                assignee=body.analyst,
+                resolved_at=now,
+                verdict=body.verdict,
+                label=body.label,
+                note=body.note,
+            )
+            await self._commit(change)
+            self._wiring.announce(record, status)
+            return change.review
+
+    async def contest(self, phone: str, now: datetime, marks: list[Mark]) -> str:
+        """A customer texted "HUMAN" with no open dialogue: review their latest auto-decline.
+
+        Only a decline marked for this registered phone within the contest window
+        counts; anything else gets no answer, as any stray SMS. Asking twice finds
+        the same item (one per payment) and gets the same answer.
+        """
+        found = await self._store.read_mark(DECLINED, phone, now.timestamp())
+        payment_id, _, locale = (found or "").partition(" ")
+        payment = await self._store.get_payment(payment_id) if payment_id else None
+        if payment is None:
+            if marks:
+                await self._commit(Change(marks=marks))
+            return ""
+        async with self._lock:
+            change = Change(marks=marks)
+            if await self._store.get_review(review_id(payment.status.payment_id)) is None:
+                detail = "customer asked for a person by SMS after an automatic decision"
+                change.review = open_review(payment, "contest", now, "customer", detail)
+            await self._commit(change)
+        return render(HUMAN_HANDOFF_KEY, locale or None).text
+
+    async def _review(self, item_id: str) -> ReviewRecord:
+        review = await self._store.get_review(item_id)
+        if review is None:
+            raise NotFound(f"no review item {item_id}")
+        return review
+
+    async def _open_review(self, item_id: str) -> ReviewRecord:
+        review = await self._review(item_id)
+        if review.status == "resolved":
+            raise Conflict(
+                f"review {item_id} was already resolved by {review.assignee} "
+                f"({review.verdict}); add a label to the payment to correct it"
+            )
+        return review
+
+    async def _payment(self, payment_id: str) -> PaymentRecord:
+        payment = await self._store.get_payment(payment_id)
+        if payment is None:
+            raise NotFound(f"payment {payment_id} of this review is no longer kept")
+        return payment
+
+    async def _commit(self, change: Change) -> None:
+        await self._store.commit(change)
+        self._wiring.on_commit()
+
+
+def _with_entry(review: ReviewRecord, entry: AuditEntry, **update: object) -> ReviewRecord:
+    """The next version of an item: fields updated, one audit entry appended."""
+    return review.model_copy(
+        update={**update, "audit": [*review.audit, entry], "version": review.version + 1}
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,119 @@
+"""Where review items open, as additions to the ``Change`` that makes them necessary.
+
+Opening an item in the same commit as the decision (or the dialogue's end)
+means there is never a payment waiting for a person that no queue shows. The
+same goes for the contest mark: an automatic decline stores, keyed by the
+customer's registered phone, which payment "HUMAN" would contest, so the SMS
+path needs no scan of the payments (GDPR Art. 22: the right to a person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from friction.api.schemas import Payment
+from friction.dialogue.conclusion import Ending
+from friction.dialogue.replies import Intent
+from friction.records import (
+    AuditEntry,
+    Change,
+    DialogueRecord,
+    Mark,
+    PaymentRecord,
+    ReviewReason,
+    ReviewRecord,
+)
+from friction.settings import Settings
+
+DECLINED = "contestable_decline"
+"""Mark kind: phone -> ``"<payment_id> <locale>"`` of the latest automatic decline."""
+HISTORY_FEATURES: tuple[str, ...] = (
+    "cust_count_1d",
+    "cust_count_7d",
+    "cust_count_30d",
+    "cust_mean_1d",
+    "cust_mean_7d",
+    "cust_mean_30d",
+    "amount_ratio_30d",
+    "cust_outliers_14d",
+    "secs_since_last",
+    "first_counterparty",
+    "first_terminal",
+)
+"""The decision's features that describe the customer's own history (what an analyst asks)."""
+_REASON_OF: dict[Ending, ReviewReason] = {"failed": "delivery_failed", "opted_out": "opted_out"}
+
+
+def review_id(payment_id: str) -> str:
+    """One item per payment: a second opening finds the first (idempotent SMS, retries)."""
+    return f"rev_{payment_id}"
+
+
+def history_of(features: Mapping[str, float | None]) -> dict[str, float | None]:
+    """The customer-history part of a decision's feature vector."""
+    return {name: features[name] for name in HISTORY_FEATURES if name in features}
+
+
+def open_review(
+    payment: PaymentRecord, reason: ReviewReason, now: datetime, actor: str, detail: str
+) -> ReviewRecord:
+    """A new open item with snapshots of the score, reasons and customer history."""
+    status = payment.status
+    return ReviewRecord(
+        id=review_id(status.payment_id),
+        payment_id=status.payment_id,
+        customer_id=payment.customer_id,
+        reason=reason,
+        created_at=now,
+        score=status.score,
+        reasons=status.reasons,
+        history=payment.history,
+        audit=[AuditEntry(at=now, actor=actor, action="opened", detail=detail)],
+    )
+
+
+def contest_mark(phone: str, payment_id: str, locale: str, now: datetime, days: float) -> Mark:
+    return Mark(DECLINED, phone, now.timestamp() + days * 86_400, f"{payment_id} {locale}")
+
+
+def on_decision(
+    change: Change, payment: Payment, features: Mapping[str, float | None], settings: Settings
+) -> None:
+    """Scoring hook: keep the history snapshot, open a policy review, mark a decline."""
+    if change.payment is None or change.payment[1].status.decision == "allow":
+        return  # most payments: nothing to keep, nothing to open
+    payment_id, record = change.payment
+    record = record.model_copy(update={"history": history_of(features)})
+    change.payment = (payment_id, record)
+    status = record.status
+    if status.decision == "review":
+        codes = ", ".join(r.code for r in status.reasons) or "policy"
+        change.review = open_review(record, "policy_review", status.decided_at, "policy", codes)
+    elif status.decision == "decline" and payment.customer.phone:
+        days = settings.review_contest_days
+        mark = contest_mark(
+            payment.customer.phone, payment_id, payment.customer.locale, status.decided_at, days
+        )
+        change.marks.append(mark)
+
+
+def on_ending(
+    change: Change, dialogue: DialogueRecord, ending: Ending, now: datetime, settings: Settings
+) -> None:
+    """Dialogue hook: a ``review`` verdict opens an item; a silent block can be contested."""
+    if change.payment is None:
+        return
+    record = change.payment[1]
+    if record.status.verdict == "review":
+        asked = any(turn.reply is Intent.HUMAN for turn in dialogue.flow.history)
+        detail = f"dialogue {dialogue.id} ended {ending}" + (
+            ", customer asked for a person" if asked else ""
+        )
+        reason = _REASON_OF.get(ending, "dialogue_review")
+        change.review = open_review(record, reason, now, "dialogue", detail)
+    elif ending == "expired" and record.status.verdict == "blocked" and dialogue.phone:
+        days = settings.review_contest_days
+        change.marks.append(
+            contest_mark(dialogue.phone, dialogue.payment_id, dialogue.locale, now, days)
+        )

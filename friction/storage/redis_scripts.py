@@ -1,0 +1,137 @@
+"""The Lua scripts of the Redis store (see ``friction.storage.redis_store`` for the keys).
+
+Kept apart from the adapter because they are a protocol of their own: positional
+KEYS/ARGV layouts that the adapter fills and the store contract suite holds to
+the Python transitions of ``friction.scoring.features``.
+"""
+
+from __future__ import annotations
+
+# KEYS: customer, terminal, merchant, budget.
+# ARGV: ts, amount, counterparty, terminal id, day, history horizon, seen horizon,
+#       history cap, oldest kept day, budget horizon, customer ttl, bucket ttl.
+# Returns the state before the payment: {customer JSON or '', terminal hash, merchant hash,
+# challenges after the budget horizon}, and applies ``apply_payment``.
+OBSERVE_LUA = """
+local ts, amount, cp, tid, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local history_horizon, seen_horizon = tonumber(ARGV[6]), tonumber(ARGV[7])
+local cap, oldest_day = tonumber(ARGV[8]), tonumber(ARGV[9])
+
+local raw = redis.call('GET', KEYS[1])
+local state
+if raw then state = cjson.decode(raw) else raw = ''; state = {h = {}, c = {}, t = {}} end
+local h = state.h
+h[#h + 1] = {ts, amount}
+local kept = {}
+for _, p in ipairs(h) do
+  if tonumber(p[1]) > history_horizon then kept[#kept + 1] = p end
+end
+local history = {}
+for i = math.max(1, #kept - cap + 1), #kept do history[#history + 1] = kept[i] end
+state.h = history
+state.c[cp] = ts
+state.t[tid] = ts
+for _, seen in ipairs({state.c, state.t}) do
+  for k, v in pairs(seen) do
+    if tonumber(v) < seen_horizon then seen[k] = nil end
+  end
+end
+redis.call('SET', KEYS[1], cjson.encode(state), 'EX', ARGV[11])
+
+local function bucket(key)
+  local flat = redis.call('HGETALL', key)
+  redis.call('HINCRBY', key, day .. ':n', 1)
+  local stale = {}
+  for i = 1, #flat, 2 do
+    local d = tonumber(string.match(flat[i], '^(-?%d+):'))
+    if d <= oldest_day then stale[#stale + 1] = flat[i] end
+  end
+  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+  redis.call('EXPIRE', key, ARGV[12])
+  return flat
+end
+
+local terminal = bucket(KEYS[2])
+local merchant = bucket(KEYS[3])
+local recent = redis.call('ZCOUNT', KEYS[4], '(' .. ARGV[10], '+inf')
+return {raw, terminal, merchant, recent}
+"""
+
+# KEYS: outbox, seq, open index, payment, dialogue, budget, preferences, review,
+#       then (terminal, merchant) per label, then one key per mark.
+# ARGV: 1 payment JSON, 2 dialogue JSON, 3 dialogue id, 4 dialogue open (1/0), 5 challenge ts,
+#       6 budget keep, 7-10 ttls (payment, dialogue, budget, bucket), 11 labels L, 12 marks M,
+#       13 preferences JSON, 14 review JSON, 15 review version, 16 review sort key,
+#       17 review status, 18 review assignee, 19 review ttl, 20 review index prefix,
+#       21 review index horizon, then L x (day, n|f|g), M x (until, ttl), then the events' JSON.
+# ('' = nothing to write.) Checks and fallible writes (stream IDs) go first: a failure
+# leaves nothing done. A review's index keys derive from its stored status/assignee (read
+# here, in the script), which is why the index keys are not all declared in KEYS.
+COMMIT_LUA = """
+local n_labels, n_marks = tonumber(ARGV[11]), tonumber(ARGV[12])
+local label_arg = 22
+local review_old = false
+if ARGV[14] ~= '' then
+  local raw = redis.call('GET', KEYS[8])
+  local have = 0
+  if raw then
+    review_old = cjson.decode(raw)
+    have = tonumber(review_old.version) or 1
+  end
+  if have ~= tonumber(ARGV[15]) - 1 then return redis.error_reply('STALE_REVIEW ' .. have) end
+end
+local mark_arg = label_arg + 2 * n_labels
+for i = mark_arg + 2 * n_marks, #ARGV do
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('XADD', KEYS[1], '0-' .. seq, 'e', ARGV[i])
+end
+if ARGV[1] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[7]) end
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[5], ARGV[2], 'EX', ARGV[8])
+  if ARGV[4] == '1' then
+    redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
+  else
+    redis.call('HDEL', KEYS[3], ARGV[3])
+  end
+end
+if ARGV[5] ~= '' then
+  local id = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[6], ARGV[5], ARGV[5] .. ':' .. id)
+  redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -tonumber(ARGV[6]) - 1)
+  redis.call('EXPIRE', KEYS[6], ARGV[9])
+end
+if ARGV[13] ~= '' then redis.call('SET', KEYS[7], ARGV[13]) end
+for i = 0, n_labels - 1 do
+  local field = ARGV[label_arg + 2 * i] .. ':' .. ARGV[label_arg + 2 * i + 1]
+  for _, key in ipairs({KEYS[9 + 2 * i], KEYS[10 + 2 * i]}) do
+    redis.call('HINCRBY', key, field, 1)
+    redis.call('EXPIRE', key, ARGV[10])
+  end
+end
+if ARGV[14] ~= '' then
+  local function index_keys(status, assignee)
+    local found = {ARGV[20] .. status .. ':*', ARGV[20] .. '*:*'}
+    if type(assignee) == 'string' and assignee ~= '' then
+      found[3] = ARGV[20] .. status .. ':' .. assignee
+      found[4] = ARGV[20] .. '*:' .. assignee
+    end
+    return found
+  end
+  redis.call('SET', KEYS[8], ARGV[14], 'EX', ARGV[19])
+  if review_old then
+    for _, key in ipairs(index_keys(review_old.status, review_old.assignee)) do
+      redis.call('ZREM', key, ARGV[16])
+    end
+  end
+  for _, key in ipairs(index_keys(ARGV[17], ARGV[18])) do
+    redis.call('ZADD', key, 0, ARGV[16])
+    redis.call('ZREMRANGEBYLEX', key, '-', '(' .. ARGV[21])
+    redis.call('EXPIRE', key, ARGV[19])
+  end
+end
+for i = 0, n_marks - 1 do
+  local key = KEYS[9 + 2 * n_labels + i]
+  redis.call('SET', key, ARGV[mark_arg + 2 * i], 'EX', ARGV[mark_arg + 2 * i + 1])
+end
+return 0
+"""
