@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
 
-from friction.api.middleware import errors_middleware, metrics_middleware
+from friction.api.auth import AUTHENTICATED_TAGS, auth_middleware
+from friction.api.middleware import (
+    admission_middleware,
+    errors_middleware,
+    metrics_middleware,
+)
 from friction.api.openapi import build_openapi
 from friction.api.sse import setup_streams
 from friction.dialogue.channels.console import ConsoleChannel
 from friction.dialogue.channels.in_app import InAppChannel
 from friction.dialogue.channels.sms import TwilioSmsChannel
+from friction.dialogue.channels.sms_guard import SmsGuard, SmsLimits
 from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.flows import load_flows
 from friction.dialogue.hub import Hub
@@ -27,12 +33,14 @@ from friction.dialogue.wiring import EngineWiring
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
 from friction.events.outbox import OutboxRelay
-from friction.events.webhooks import VerdictWebhooks
+from friction.events.webhooks import VerdictWebhooks, check_callback_url
 from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, REVIEWS, SCORER, SETTINGS, STORE
 from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Store
+from friction.privacy import sweep_forever
 from friction.review.desk import ReviewDesk
-from friction.routes import add_routes
+from friction.routes import ROUTES, add_routes
+from friction.scoring.degraded import SpillJournal
 from friction.scoring.hotswap import watch_champion
 from friction.scoring.service import ModelSlot, Scorer
 from friction.settings import Settings
@@ -43,11 +51,21 @@ from friction.training.registry import load_model
 log = logging.getLogger(__name__)
 
 
+GUARDED = frozenset((r.method, r.path) for r in ROUTES if r.tag in AUTHENTICATED_TAGS)
+
+
 def build_app(settings: Settings) -> web.Application:
     """The service, wired for ``settings``; nothing is opened until it starts."""
     metrics = Metrics()
     app = web.Application(
-        middlewares=[metrics_middleware(metrics), errors_middleware()],
+        middlewares=[
+            admission_middleware(
+                settings.max_inflight, settings.overload_retry_after_seconds, metrics
+            ),
+            metrics_middleware(metrics),
+            errors_middleware(),
+            auth_middleware(settings, GUARDED),
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -64,7 +82,7 @@ def open_store(settings: Settings) -> Store:
     if settings.store == "embedded":
         return EmbeddedStore(settings.store_path)
     if settings.store.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStore.from_url(settings.store)
+        return RedisStore.from_url(settings.store, timeout_s=settings.store_timeout_seconds)
     raise ValueError(f"unknown FRICTION_STORE {settings.store!r}; use 'embedded' or redis://…")
 
 
@@ -77,11 +95,14 @@ def open_bus(settings: Settings) -> EventBus:
     raise ValueError(f"unknown FRICTION_BUS {settings.bus!r}; use 'file' or kafka://…")
 
 
-def open_channels(settings: Settings, hub: Hub) -> dict[str, Channel]:
-    """Message channels available to the dialogue ladder (SMS when Twilio is configured)."""
+def open_channels(settings: Settings, hub: Hub, metrics: Metrics) -> dict[str, Channel]:
+    """Message channels available to the dialogue ladder (SMS when Twilio is configured).
+
+    SMS always goes through the abuse guard: every text costs money (SMS pumping).
+    """
     channels: dict[str, Channel] = {"console": ConsoleChannel(), "in_app": InAppChannel(hub)}
     if settings.twilio_enabled:
-        channels["sms"] = TwilioSmsChannel(
+        twilio = TwilioSmsChannel(
             settings.twilio_account_sid,
             settings.twilio_auth_token.get_secret_value(),
             settings.twilio_from_number,
@@ -89,6 +110,7 @@ def open_channels(settings: Settings, hub: Hub) -> dict[str, Channel]:
             status_callback_url=settings.public_url.rstrip("/") + "/webhooks/twilio/status",
             timeout_s=settings.twilio_timeout_seconds,
         )
+        channels["sms"] = SmsGuard(twilio, SmsLimits.from_settings(settings), metrics)
     return channels
 
 
@@ -96,8 +118,20 @@ def open_webhooks(settings: Settings) -> VerdictWebhooks | None:
     """Verdict webhooks to the gateway, if a callback URL is configured."""
     if not settings.gateway_callback_url:
         return None
+    check_callback_url(settings.gateway_callback_url, settings.webhook_allow_loopback)
     secret = settings.gateway_callback_secret.get_secret_value().encode()
     return VerdictWebhooks(settings.gateway_callback_url, secret)
+
+
+def _finished(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    """Forget a background task when it ends, logging it if it failed."""
+
+    def done(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("background task %s failed", task.get_coro(), exc_info=error)
+
+    return done
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -111,10 +145,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     def spawn(coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        task.add_done_callback(_finished(tasks))
 
     hub = Hub()
-    channels = open_channels(settings, hub)
+    channels = open_channels(settings, hub, app[METRICS])
     webhooks = open_webhooks(settings)
     wiring = EngineWiring(app[METRICS], relay.wake, spawn, hub, webhooks)
     flows = load_flows()
@@ -124,15 +158,21 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[RELAY] = relay
     app[ENGINE] = engine
-    app[SCORER] = Scorer(settings, store, slot, engine, app[METRICS], relay.wake, spawn)
+    spill = SpillJournal(settings.data_dir / "spill.jsonl")
+    scorer = Scorer(settings, store, slot, engine, app[METRICS], relay.wake, spawn, spill)
+    app[SCORER] = scorer
     spawn(relay.run())
     spawn(engine.run_timers())
+    spawn(sweep_forever(store, settings.retention_sweep_seconds))
     spawn(watch_champion(slot, settings.models_dir, settings.model_check_seconds))
+    spawn(spill.run(store, 1.0, scorer.forget_degraded))
     if webhooks is not None:
         spawn(webhooks.run())
     for dialogue in await store.open_dialogues():
         if dialogue.state == "created":  # committed but not sent before a restart
             spawn(engine.deliver(dialogue))
+    if not settings.api_keys:
+        log.warning("no FRICTION_API_KEYS: gateway and analyst routes are open (development only)")
     log.info(
         "friction ready: model %s, store %s, bus %s",
         slot.model.version,

@@ -113,14 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> list[Callable[[Any], None]]:
     from friction.analytics.cli import register as analytics
+    from friction.backtest.cli import register as backtest
     from friction.benchmark.cli import register as benchmark
     from friction.devtools.cli import register as devtools
     from friction.events.cli import register as events
     from friction.report.cli import register as report
     from friction.simulation.cli import register as simulation
     from friction.training.cli import register as training
+    from friction.training.loop_cli import register as loop
 
-    return [simulation, training, events, benchmark, analytics, report, devtools]
+    return [simulation, training, loop, backtest, events, benchmark, analytics, report, devtools]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@
     ├── Forbidden (403)              bad token, bad signature, wrong tenant
     ├── Gone (410)                   the dialogue expired
     ├── ChannelError (502)           a message channel failed; the ladder moves on
+    ├── StoreUnavailable (503)       the store cannot be reached: scoring degrades
     ├── NoModel (503)                no champion model to serve
     │   └── SchemaMismatch (503)     the model was trained on other features: retrain
     ├── ModelError (500)             a model file the fast evaluator cannot serve exactly
@@ -63,6 +64,13 @@ class Gone(FrictionError):
 class ChannelError(FrictionError):
     status = 502
     code = "channel_failed"
+
+
+class StoreUnavailable(FrictionError):
+    """The store did not answer in time; scoring falls back to request-only features."""
+
+    status = 503
+    code = "store_unavailable"
 
 
 class NoModel(FrictionError):

@@ -23,6 +23,11 @@ class Metrics:
             "friction_decisions_total", "Scoring decisions by outcome.", ["decision"],
             registry=self.registry,
         )  # fmt: skip
+        self.degraded = Counter(
+            "friction_degraded_decisions_total",
+            "Decisions taken without the store (request-only features).",
+            registry=self.registry,
+        )
         self.dialogues = Counter(
             "friction_dialogues_total",
             "Dialogue transitions by state, channel and language.",
@@ -34,6 +39,17 @@ class Metrics:
             "Time from prompt to answer.",
             ["channel", "language"],
             buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=self.registry,
+        )
+        self.shed = Counter(
+            "friction_shed_total",
+            "Requests refused with 429 because too many were in flight (overload).",
+            registry=self.registry,
+        )
+        self.sms_refused = Counter(
+            "friction_sms_refused",
+            "SMS refused by the abuse guard, by reason (alert on any increase: SMS pumping).",
+            ["reason"],
             registry=self.registry,
         )
 

@@ -23,6 +23,7 @@ from friction.records import (
     ReviewStatus,
 )
 from friction.scoring.features import PaymentFacts
+from friction.storage.erasure import Erased
 
 
 class FeatureStore(Protocol):
@@ -78,7 +79,19 @@ class Outbox(Protocol):
     async def ack(self, seqs: Sequence[int]) -> None: ...
 
 
-class Store(FeatureStore, RecordStore, ReviewStore, UnitOfWork, Outbox, Protocol):
+class Retention(Protocol):
+    """Erasure on request and deletion past retention (GDPR Art. 17 and 5(1)(e))."""
+
+    async def erase_customer(self, customer_id: str, pseudonym: str) -> Erased:
+        """Delete the customer's personal data; what must stay is put under ``pseudonym``."""
+        ...
+
+    async def sweep(self, now_ts: float) -> int:
+        """Delete what is past its retention; returns how many (TTL-based stores: 0)."""
+        ...
+
+
+class Store(FeatureStore, RecordStore, ReviewStore, UnitOfWork, Outbox, Retention, Protocol):
     """Everything the service keeps; one adapter implements all of it."""
 
     async def close(self) -> None: ...

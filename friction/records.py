@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from friction.api.schemas import PaymentStatus, Reason
 from friction.dialogue.flows import FlowState
-from friction.events.schemas import DecisionEvent, DialogueEvent, LabelEvent
+from friction.events.schemas import DecisionEvent, DialogueEvent, ErasureEvent, LabelEvent
 
 DialogueState = Literal[
     "created", "sent", "delivered", "answered", "expired", "opted_out", "failed"
@@ -78,7 +78,7 @@ class DialogueRecord(BaseModel):
         return self.state in OPEN_STATES
 
 
-AnyEvent = DecisionEvent | DialogueEvent | LabelEvent
+AnyEvent = DecisionEvent | DialogueEvent | LabelEvent | ErasureEvent
 
 
 @dataclass(frozen=True, slots=True)

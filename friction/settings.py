@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     """Port the HTTP server listens on (0 = any free port)."""
     public_url: str = "http://127.0.0.1:8080"
     """URL under which gateways, customers and Twilio reach this service (webhook signatures)."""
+    api_keys: dict[str, SecretStr] = {}
+    """Gateway API keys as JSON, tenant → key; empty: one open ``default`` tenant (dev only)."""
+    tenant_rate_per_second: float = Field(0.0, ge=0)
+    """Requests per second each tenant may make on average (0 = no limit)."""
+    tenant_burst: int = Field(100, ge=1)
+    """Requests a tenant may make at once above its average rate."""
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     """Largest request body accepted; larger bodies get 413."""
     access_log: bool = False
@@ -46,6 +52,13 @@ class Settings(BaseSettings):
     """``embedded`` (SQLite file in data_dir) or ``redis://host:port/db``."""
     bus: str = "file"
     """``file`` (JSON-lines event log in data_dir) or ``kafka://host:port``."""
+    store_timeout_seconds: float = Field(0.25, gt=0)
+    """Longest wait for the store on the scoring path before deciding in degraded mode."""
+    degraded_rule: Literal["score", "fail_open", "fail_closed"] = "score"
+    """Store down: ``score`` (request-only features; review instead of challenge),
+    ``fail_open`` (allow) or ``fail_closed`` (decline)."""
+    degraded_rules: dict[str, Literal["score", "fail_open", "fail_closed"]] = {}
+    """Per-channel overrides of ``degraded_rule`` as JSON, e.g. {"transfer": "fail_closed"}."""
     kafka_idempotent: bool = True
     """Idempotent Kafka producer (acks=all); off only for brokers that lack it (Tansu in tests)."""
 
@@ -164,3 +177,44 @@ class Settings(BaseSettings):
     review_contest_days: float = Field(30.0, gt=0)
     """After an automatic decline (or a block for no answer), the customer may ask for a person
     ("HUMAN" by SMS) for this many days (GDPR Art. 22); the latest such payment is reviewed."""
+
+    # --- Protection -----------------------------------------------------------------
+    max_inflight: int = Field(256, ge=1)
+    """Most requests one process works on at once; beyond it a request is answered 429 with
+    ``Retry-After`` at once (ops endpoints exempt): queueing would turn overload into time-outs
+    for everybody, shedding keeps the accepted requests fast."""
+    overload_retry_after_seconds: int = Field(1, ge=1)
+    """``Retry-After`` of a 429 sent under overload."""
+    sms_allowed_prefixes: Annotated[list[str], NoDecode] = ["+44", "+33", "+49", "+1"]
+    """E.164 prefixes SMS may be sent to (comma-separated): SMS pumping fraud sends to premium
+    ranges abroad, so countries are allowed, never blocked."""
+    sms_window_seconds: float = Field(3600.0, gt=0)
+    """Window of the SMS send caps below."""
+    sms_per_customer_cap: int = Field(5, ge=0)
+    """Most SMS one customer is sent per window."""
+    sms_per_prefix_cap: int = Field(200, ge=0)
+    """Most SMS sent to one number range (the number minus its last ``sms_prefix_tail`` digits)
+    per window: pumping walks sequential numbers of one range."""
+    sms_prefix_tail: int = Field(3, ge=1, le=8)
+    """Digits cut off a number to get its range for ``sms_per_prefix_cap``."""
+    sms_segment_cost: dict[str, float] = {"+44": 0.04, "+33": 0.08, "+49": 0.09, "+1": 0.0079}
+    """Estimated cost (USD) of one SMS segment by prefix (longest match); others cost
+    ``sms_default_segment_cost``."""
+    sms_default_segment_cost: float = Field(0.10, ge=0)
+    """Cost of a segment to a prefix not in ``sms_segment_cost``."""
+    sms_spend_cap: float = Field(50.0, ge=0)
+    """Most estimated SMS spend (USD) per window, all customers together."""
+    webhook_allow_loopback: bool = False
+    """Allow verdict webhooks to 127.0.0.0/8 and ::1 (tests, development); private, link-local
+    and metadata addresses are refused regardless (SSRF)."""
+    pseudonym_secret: SecretStr = SecretStr("change-me-in-production")
+    """Key of the HMAC that turns an erased customer's id into a pseudonym (labels keep it)."""
+    retention_sweep_seconds: float = Field(3600.0, gt=0)
+    """How often the embedded store deletes records past their retention (Redis uses TTLs)."""
+
+    @field_validator("sms_allowed_prefixes", mode="before")
+    @classmethod
+    def _split_prefixes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

@@ -54,6 +54,8 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
             "data_dir": tmp_path / "var",
             "models_dir": models_dir,
             "expiry_check_seconds": 0.05,
+            # verdict webhooks go to fake gateways on 127.0.0.1 (SSRF guard: test_webhook_ssrf)
+            "webhook_allow_loopback": True,
         }
         values.update(overrides)
         return Settings(**values)

@@ -1,9 +1,17 @@
-"""Error mapping and request metrics, in one place for every route.
+"""Error mapping, request metrics and admission control, in one place for every route.
 
 Domain errors become JSON bodies with a code, a sentence saying what to do,
 and the fields at fault. A body is never echoed (it could hold card data) and
 a stack trace never leaves the process: unexpected errors are logged and
 answered with a bare 500.
+
+Admission control bounds the requests one process works on at once. Past the
+bound a request is answered ``429`` with ``Retry-After`` before its body is
+read: an overloaded service that queues turns every request into a time-out,
+one that sheds keeps the accepted ones on their latency budget and tells the
+gateway when to come back. Ops endpoints and waiting requests (SSE streams,
+long-polls) are exempt: they cost no CPU, and a probe must see an overloaded
+process as alive.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from aiohttp.typedefs import Middleware
 from friction.api.schemas import ErrorBody
 from friction.errors import FrictionError
 from friction.metrics import Metrics
+
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,3 +89,37 @@ def metrics_middleware(metrics: Metrics) -> Middleware:
             )
 
     return middleware
+
+
+def admission_middleware(max_inflight: int, retry_after_s: int, metrics: Metrics) -> Middleware:
+    """Answer 429 at once when ``max_inflight`` requests are already being worked on."""
+    inflight = 0
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal inflight
+        if _exempt(request):
+            return await handler(request)
+        if inflight >= max_inflight:
+            metrics.shed.inc()
+            response = error_response(
+                429, "overloaded", f"too many requests in flight; retry in {retry_after_s} s"
+            )
+            response.headers["Retry-After"] = str(retry_after_s)
+            return response
+        inflight += 1
+        try:
+            return await handler(request)
+        finally:
+            inflight -= 1
+
+    return middleware
+
+
+def _exempt(request: web.Request) -> bool:
+    """Ops endpoints, SSE streams and long-polls: cheap, or waiting rather than working."""
+    if request.path in OPS_PATHS:
+        return True
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        return True
+    return request.method == "GET" and request.query.get("wait", "0") not in ("", "0")

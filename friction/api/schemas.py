@@ -177,3 +177,15 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     fields: list[str] = []
+
+
+class ErasureOut(BaseModel):
+    """What ``DELETE /v1/customers/{id}`` answers: the pseudonym and what was erased."""
+
+    customer: str
+    """The pseudonym that replaces the customer id in what is kept (labels, decisions)."""
+    payments: int
+    dialogues: int
+    reviews: int
+    deleted: int
+    erased_at: datetime

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from aiohttp import web
 from pydantic import BaseModel
 
+from friction import privacy
+from friction.api.auth import tenant_of_request
 from friction.api.bodies import parse_body, read_body, validate
-from friction.api.schemas import AnswerIn, LabelIn, Payment, PreferencesIn, ReplyIn
+from friction.api.schemas import AnswerIn, ErasureOut, LabelIn, Payment, PreferencesIn, ReplyIn
 from friction.api.sse import stream_prompts
 from friction.dialogue.channels.console import mask_phone
 from friction.errors import InvalidInput, NotFound
-from friction.keys import ENGINE, METRICS, OPENAPI, SCORER, SETTINGS, STORE
+from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, SCORER, SETTINGS, STORE
+from friction.tenancy import payment_key
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 
 
 def _json(model: BaseModel, status: int = 200) -> web.Response:
@@ -25,7 +31,7 @@ async def score(request: web.Request) -> web.Response:
     """POST /v1/score — decide on a payment within the request."""
     payment = validate(await read_body(request), Payment)
     body_hash = hashlib.sha256(payment.model_dump_json().encode()).hexdigest()
-    text = await request.app[SCORER].score(payment, body_hash)
+    text = await request.app[SCORER].score(payment, body_hash, tenant_of_request(request))
     return web.Response(text=text, content_type="application/json")
 
 
@@ -41,16 +47,16 @@ async def payment_status(request: web.Request) -> web.Response:
         raise InvalidInput("wait must be a number of seconds", fields=["wait"]) from None
     if not 0 <= wait <= MAX_WAIT_SECONDS:
         raise InvalidInput(f"wait must be between 0 and {MAX_WAIT_SECONDS:.0f}", fields=["wait"])
-    status = await request.app[ENGINE].status(request.match_info["payment_id"], wait)
+    key = payment_key(tenant_of_request(request), request.match_info["payment_id"])
+    status = await request.app[ENGINE].status(key, wait)
     return _json(status)
 
 
 async def add_label(request: web.Request) -> web.Response:
     """POST /v1/payments/{id}/labels — a chargeback, fraud report or analyst verdict."""
     body = await parse_body(request, LabelIn)
-    status = await request.app[ENGINE].record_label(
-        request.match_info["payment_id"], body.label, body.source
-    )
+    key = payment_key(tenant_of_request(request), request.match_info["payment_id"])
+    status = await request.app[ENGINE].record_label(key, body.label, body.source)
     return _json(status, status=202)
 
 
@@ -90,6 +96,31 @@ async def console_reply(request: web.Request) -> web.Response:
     if reply:
         print(f"[sms → {mask_phone(body.phone)}] {reply}", flush=True)
     return web.json_response({"reply": reply})
+
+
+async def erase_customer(request: web.Request) -> web.Response:
+    """DELETE /v1/customers/{id} — erase the customer's personal data (GDPR Art. 17)."""
+    customer_id = validate_identifier(request.match_info["customer_id"], "customer_id")
+    app = request.app
+    event = await privacy.erase_customer(
+        app[SETTINGS], app[STORE], app[ENGINE], customer_id, app[RELAY].wake
+    )
+    body = ErasureOut(
+        customer=event.customer_id,
+        payments=event.payments,
+        dialogues=event.dialogues,
+        reviews=event.reviews,
+        deleted=event.deleted,
+        erased_at=event.at,
+    )
+    return _json(body)
+
+
+def validate_identifier(value: str, field: str) -> str:
+    """A path id in the shape bodies use (no wildcards or control characters reach the store)."""
+    if not _IDENTIFIER.fullmatch(value):
+        raise InvalidInput(f"{field} must be 1-64 of A-Z a-z 0-9 _ . : -", fields=[field])
+    return value
 
 
 async def healthz(request: web.Request) -> web.Response:

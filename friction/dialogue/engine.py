@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from friction.aio import cancelled, checkpoint
 from friction.api.schemas import Payment, PaymentStatus, PreferencesIn, Prompt
 from friction.dialogue import tokens
 from friction.dialogue.channels.console import mask_phone
@@ -29,7 +30,7 @@ from friction.dialogue.replies import Intent, parse_reply
 from friction.dialogue.templates import render
 from friction.dialogue.wiring import EngineWiring
 from friction.dialogue.wording import as_str, dialogue_text
-from friction.errors import ChannelError, Conflict, Gone, NotFound
+from friction.errors import ChannelError, Conflict, Gone, NotFound, StoreUnavailable
 from friction.events.schemas import DialogueEvent, LabelSource, LabelValue
 from friction.labels import label_change
 from friction.ports import Channel, OutboundMessage, Store
@@ -45,6 +46,7 @@ from friction.settings import Settings
 
 log = logging.getLogger(__name__)
 OPT_OUT = "sms_opt_out"
+SENT_RECORD_ATTEMPTS = 8
 CONFIRMED = "confirmed_fingerprint"
 TRUSTED = "trusted_counterparty"
 YEAR_S = 400 * 86_400.0
@@ -70,6 +72,11 @@ class DialogueEngine:
         self._wiring = wiring
         self._secret = settings.token_secret.get_secret_value().encode()
         self._lock = asyncio.Lock()
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """The lock that serialises dialogue transitions (erasure takes it too)."""
+        return self._lock
 
     @property
     def hub(self) -> Hub:
@@ -102,7 +109,12 @@ class DialogueEngine:
         )
 
     def create(
-        self, payment: Payment, ladder: list[str], now: datetime, locale: str | None = None
+        self,
+        payment: Payment,
+        ladder: list[str],
+        now: datetime,
+        locale: str | None = None,
+        stored_as: str | None = None,
     ) -> DialogueRecord:
         """A new dialogue (committed by the caller together with the decision)."""
         flow = self._flows["new_payee_transfer" if payment.payee else "purchase_confirmation"]
@@ -118,7 +130,7 @@ class DialogueEngine:
         }
         record = DialogueRecord(
             id=f"dlg_{uuid.uuid4().hex[:20]}",
-            payment_id=payment.payment_id,
+            payment_id=stored_as or payment.payment_id,
             customer_id=payment.customer.id,
             phone=payment.customer.phone,
             locale=locale or payment.customer.locale,
@@ -176,6 +188,16 @@ class DialogueEngine:
             log.warning("dialogue %s: %s failed: %s", dialogue.id, dialogue.channel, error.message)
             await self.delivery_failed(dialogue.id, dialogue.channel)
             return
+        for attempt in range(SENT_RECORD_ATTEMPTS):  # sent once; recording it may need retries
+            try:
+                await self._record_sent(dialogue, message_id)
+                return
+            except StoreUnavailable:
+                log.warning("dialogue %s sent; store down, recording later", dialogue.id)
+                await asyncio.sleep(min(2.0**attempt, 10.0))
+        log.error("dialogue %s: sent but never recorded as sent", dialogue.id)
+
+    async def _record_sent(self, dialogue: DialogueRecord, message_id: str) -> None:
         async with self._lock:
             current = await self._store.get_dialogue(dialogue.id)
             if current is None or not current.is_open or current.channel != dialogue.channel:
@@ -418,9 +440,12 @@ class DialogueEngine:
     async def run_timers(self) -> None:
         """Tick forever (resumes after a restart: all state is in the store)."""
         while True:
+            checkpoint()  # a library may have swallowed our cancellation
             try:
                 await self.tick()
             except Exception:
+                if cancelled():
+                    raise
                 log.exception("dialogue timer sweep failed; retrying")
             await asyncio.sleep(self._settings.expiry_check_seconds)
 

@@ -38,7 +38,8 @@ class Hub:
         event = asyncio.Event()
         self._payments[payment_id].add(event)
         try:
-            await asyncio.wait_for(event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await event.wait()
         except TimeoutError:
             pass
         finally:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 
+from friction.aio import cancelled, checkpoint
 from friction.ports import EventBus, Outbox
 
 log = logging.getLogger(__name__)
@@ -46,15 +47,21 @@ class OutboxRelay:
         """Drain forever; on bus failure back off and retry, keeping events in the outbox."""
         backoff = self._idle
         while True:
+            checkpoint()  # a library may have swallowed our cancellation
             try:
                 await self.drain()
                 backoff = self._idle
             except Exception:  # any bus failure: the events stay in the outbox
+                if cancelled():
+                    raise
                 log.warning(
                     "event bus unavailable; outbox keeps events, retrying in %.1fs", backoff
                 )
                 backoff = min(backoff * 2, 10.0)
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: wait_for can turn a cancellation into a
+            # TimeoutError when both land together, and this loop would never end
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+                async with asyncio.timeout(backoff):
+                    await self._wakeup.wait()
             await asyncio.sleep(COALESCE_SECONDS)  # one batch per burst of commits, not one each

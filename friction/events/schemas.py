@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Topic = Literal["decisions", "dialogues", "labels"]
+Topic = Literal["decisions", "dialogues", "labels", "audit"]
 LabelValue = Literal["fraud", "genuine", "no_answer"]
 LabelSource = Literal[
     "customer_confirmed",
@@ -52,6 +52,9 @@ class DecisionEvent(EventBase):
     terminal_id: str
     channel: str
     propensity: float = 1.0
+    explored: bool = False
+    expected_loss_minor: float = 0.0
+    friction_cost_minor: float = 0.0
     degraded: bool = False
 
 
@@ -82,11 +85,32 @@ class LabelEvent(EventBase):
     occurred_at: datetime
 
 
-Event = Annotated[DecisionEvent | DialogueEvent | LabelEvent, Field(discriminator="type")]
+class ErasureEvent(EventBase):
+    """A customer's personal data was erased (audit trail; consumers erase their copies too).
 
-TOPIC_OF: dict[str, Topic] = {"decision": "decisions", "dialogue": "dialogues", "label": "labels"}
+    ``customer_id`` is the pseudonym, never the erased id; ``payment_id`` is empty.
+    """
+
+    type: Literal["erasure"] = "erasure"
+    schema_: Literal["erasure/v1"] = Field("erasure/v1", alias="schema")
+    payments: int
+    dialogues: int
+    reviews: int
+    deleted: int
 
 
-def topic_of(event: DecisionEvent | DialogueEvent | LabelEvent) -> Topic:
+Event = Annotated[
+    DecisionEvent | DialogueEvent | LabelEvent | ErasureEvent, Field(discriminator="type")
+]
+
+TOPIC_OF: dict[str, Topic] = {
+    "decision": "decisions",
+    "dialogue": "dialogues",
+    "label": "labels",
+    "erasure": "audit",
+}
+
+
+def topic_of(event: DecisionEvent | DialogueEvent | LabelEvent | ErasureEvent) -> Topic:
     """Topic an event is published on."""
     return TOPIC_OF[event.type]

@@ -106,7 +106,9 @@ def absorb(row: SinkRow, event: AnyEvent) -> bool:
             row.label, row.label_source = event.label, event.source
             row.label_delay_seconds, row.label_propensity = event.delay_seconds, event.propensity
             row.label_at, row.label_event_id = event.at, event.event_id
-    elif _later(event, row.dialogue_at, row.dialogue_event_id):
+    elif isinstance(event, DialogueEvent) and _later(
+        event, row.dialogue_at, row.dialogue_event_id
+    ):  # an ErasureEvent (topic "audit") never reaches a payment's row
         row.dialogue_id, row.dialogue_state = event.dialogue_id, event.state
         row.dialogue_answer = event.answer
         row.dialogue_at, row.dialogue_event_id = event.at, event.event_id

@@ -6,6 +6,12 @@ t=<unix>,v1=<hex>`` where ``hex = HMAC-SHA256(secret, "<t>.<body>")``; the
 timestamp lets the gateway refuse old replays. Failed deliveries are retried
 with exponential backoff; the gateway can always reconcile with
 ``GET /v1/payments/{id}`` (long-poll with ``?wait=``).
+
+SSRF: the callback URL is configuration, but whoever can change it must not be
+able to make friction POST into its own network. ``check_callback_url`` refuses
+(at start-up) a URL whose host is, or resolves to, anything but a global address:
+private, link-local (cloud metadata at 169.254.169.254), CGNAT, multicast,
+reserved, and loopback unless ``allow_loopback``. Redirects are not followed.
 """
 
 from __future__ import annotations
@@ -13,8 +19,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import logging
+import socket
 import time
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -39,6 +48,43 @@ def verify(secret: bytes, header: str, body: bytes, now: float, tolerance_s: flo
     timestamp = int(parts["t"])
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
     return hmac.compare_digest(expected, parts["v1"]) and abs(now - timestamp) <= tolerance_s
+
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def check_callback_url(url: str, allow_loopback: bool = False) -> None:
+    """Raise ValueError unless ``url`` is http(s) to global addresses only (SSRF guard)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"callback URL must be http(s)://host/..., got {url!r}")
+    if parts.username or parts.password:
+        raise ValueError("callback URL must not carry credentials")
+    for address in _addresses(parts.hostname, parts.port):
+        if address.is_loopback and allow_loopback:
+            continue
+        if not address.is_global or address.is_multicast:
+            raise ValueError(
+                f"callback URL host {parts.hostname!r} is a non-public address ({address}): "
+                "refused (SSRF); loopback needs FRICTION_WEBHOOK_ALLOW_LOOPBACK"
+            )
+
+
+def _addresses(host: str, port: int | None) -> list[IpAddress]:
+    """Every address ``host`` stands for (a literal, or what DNS says now)."""
+    try:
+        found: list[IpAddress] = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+        except socket.gaierror as error:
+            raise ValueError(f"callback URL host {host!r} does not resolve: {error}") from None
+        found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    # ::ffff:10.0.0.1 is 10.0.0.1: judge the IPv4 address inside
+    return [
+        a.ipv4_mapped if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped else a
+        for a in found
+    ]
 
 
 class VerdictWebhooks:
@@ -76,7 +122,9 @@ class VerdictWebhooks:
                 SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),
             }
             try:
-                async with session.post(self._url, data=body, headers=headers) as response:
+                async with session.post(
+                    self._url, data=body, headers=headers, allow_redirects=False
+                ) as response:
                     if response.status < 300:
                         self.delivered += 1
                         return

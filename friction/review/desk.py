@@ -120,9 +120,11 @@ class ReviewDesk:
             return ""
         async with self._lock:
             change = Change(marks=marks)
-            if await self._store.get_review(review_id(payment.status.payment_id)) is None:
+            if await self._store.get_review(review_id(payment_id)) is None:
                 detail = "customer asked for a person by SMS after an automatic decision"
-                change.review = open_review(payment, "contest", now, "customer", detail)
+                change.review = open_review(
+                    payment_id, payment, "contest", now, ("customer", detail)
+                )
             await self._commit(change)
         return render(HUMAN_HANDOFF_KEY, locale or None).text
 

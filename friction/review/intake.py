@@ -56,13 +56,18 @@ def history_of(features: Mapping[str, float | None]) -> dict[str, float | None]:
 
 
 def open_review(
-    payment: PaymentRecord, reason: ReviewReason, now: datetime, actor: str, detail: str
+    key: str,
+    payment: PaymentRecord,
+    reason: ReviewReason,
+    now: datetime,
+    who: tuple[str, str],
 ) -> ReviewRecord:
-    """A new open item with snapshots of the score, reasons and customer history."""
+    """A new open item (``key``: the payment's store key) with snapshots of score and history."""
     status = payment.status
+    actor, detail = who
     return ReviewRecord(
-        id=review_id(status.payment_id),
-        payment_id=status.payment_id,
+        id=review_id(key),
+        payment_id=key,
         customer_id=payment.customer_id,
         reason=reason,
         created_at=now,
@@ -89,7 +94,9 @@ def on_decision(
     status = record.status
     if status.decision == "review":
         codes = ", ".join(r.code for r in status.reasons) or "policy"
-        change.review = open_review(record, "policy_review", status.decided_at, "policy", codes)
+        change.review = open_review(
+            payment_id, record, "policy_review", status.decided_at, ("policy", codes)
+        )
     elif status.decision == "decline" and payment.customer.phone:
         days = settings.review_contest_days
         mark = contest_mark(
@@ -104,14 +111,14 @@ def on_ending(
     """Dialogue hook: a ``review`` verdict opens an item; a silent block can be contested."""
     if change.payment is None:
         return
-    record = change.payment[1]
+    key, record = change.payment
     if record.status.verdict == "review":
         asked = any(turn.reply is Intent.HUMAN for turn in dialogue.flow.history)
         detail = f"dialogue {dialogue.id} ended {ending}" + (
             ", customer asked for a person" if asked else ""
         )
         reason = _REASON_OF.get(ending, "dialogue_review")
-        change.review = open_review(record, reason, now, "dialogue", detail)
+        change.review = open_review(key, record, reason, now, ("dialogue", detail))
     elif ending == "expired" and record.status.verdict == "blocked" and dialogue.phone:
         days = settings.review_contest_days
         change.marks.append(

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from friction.aio import checkpoint
 from friction.errors import FrictionError
 from friction.scoring.service import ModelSlot
 from friction.training.registry import champion_version, load_model
@@ -37,6 +38,7 @@ async def swap_if_promoted(slot: ModelSlot, models_dir: Path) -> bool:
 async def watch_champion(slot: ModelSlot, models_dir: Path, every_seconds: float) -> None:
     """Check the registry's champion pointer forever."""
     while True:
+        checkpoint()  # a library may have swallowed our cancellation
         await asyncio.sleep(every_seconds)
         try:
             await swap_if_promoted(slot, models_dir)

@@ -4,13 +4,17 @@ Everything here is on the gateway's latency budget, so it does the minimum:
 one store call for features, one in-process model evaluation, one commit that
 also queues the events, and it never waits for a customer or a channel —
 delivery of a challenge runs in the background after the answer is given.
+If the store cannot be reached, the decision is taken in degraded mode
+(``friction.scoring.degraded``) rather than failing the gateway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,17 +29,26 @@ from friction.api.schemas import (
     Verdict,
 )
 from friction.dialogue.engine import DialogueEngine
-from friction.errors import Conflict
+from friction.errors import Conflict, StoreUnavailable
 from friction.events.schemas import DecisionEvent
 from friction.metrics import Metrics
 from friction.ports import Store
-from friction.records import Change, DialogueRecord, PaymentRecord
+from friction.records import AnyEvent, Change, DialogueRecord, PaymentRecord
+from friction.review.intake import on_decision
+from friction.scoring.degraded import (
+    STORE_DOWN,
+    SpillJournal,
+    degraded_decision,
+    request_only_features,
+)
 from friction.scoring.explain import explain
 from friction.scoring.facts import facts_of
 from friction.scoring.model import Model
 from friction.scoring.policy import Action, PolicyInput, choose
 from friction.settings import Settings
+from friction.tenancy import DEFAULT_TENANT, payment_key
 
+log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 RETRY_ALLOWED = Action(
     "allow",
@@ -46,6 +59,8 @@ RETRY_ALLOWED = Action(
         )
     ],
 )
+DEGRADED_MEMORY = 100_000
+"""Degraded decisions remembered in memory for idempotency until the store is back."""
 
 
 class ModelSlot:
@@ -55,8 +70,24 @@ class ModelSlot:
         self.model = model
 
 
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """What one payment's decision is made of, before it becomes records and events."""
+
+    key: str
+    payment: Payment
+    body_hash: str
+    vector: list[float]
+    score: float
+    reasons: list[Reason]
+    action: Action
+    fingerprint: str = ""
+    budget_used: int = 0
+    degraded: bool = False
+
+
 class Scorer:
-    """Scores payments and records decisions, exactly once per ``payment_id``."""
+    """Scores payments and records decisions, exactly once per tenant and ``payment_id``."""
 
     def __init__(
         self,
@@ -67,6 +98,7 @@ class Scorer:
         metrics: Metrics,
         on_commit: Callable[[], None],
         spawn: Spawn,
+        spill: SpillJournal,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -75,7 +107,9 @@ class Scorer:
         self._metrics = metrics
         self._on_commit = on_commit
         self._spawn = spawn
+        self._spill = spill
         self._inflight: dict[str, asyncio.Future[PaymentRecord]] = {}
+        self._degraded: dict[str, PaymentRecord] = {}
         self._window_s = settings.friction_window_hours * 3600
 
     @property
@@ -83,92 +117,146 @@ class Scorer:
         """Version of the model being served."""
         return self._slot.model.version
 
-    async def score(self, payment: Payment, body_hash: str) -> str:
+    def forget_degraded(self) -> None:
+        """The spill journal reached the store: idempotency is the store's again."""
+        self._degraded.clear()
+
+    async def score(self, payment: Payment, body_hash: str, tenant: str = DEFAULT_TENANT) -> str:
         """The JSON response for a payment; a retry with the same body gets the same bytes."""
-        pid = payment.payment_id
-        existing = self._inflight.get(pid)
-        record: PaymentRecord | None
-        if existing is not None:
-            record = await asyncio.shield(existing)
-        else:
-            record = await self._store.get_payment(pid)
+        key = payment_key(tenant, payment.payment_id)
+        record = await self._existing(key)
         if record is None:
-            future: asyncio.Future[PaymentRecord] = asyncio.get_running_loop().create_future()
-            self._inflight[pid] = future
-            try:
-                record = await self._decide(payment, body_hash)
-                future.set_result(record)
-            except BaseException as error:
-                future.set_exception(error)
-                future.exception()  # retrieved: waiters re-raise it themselves
-                raise
-            finally:
-                del self._inflight[pid]
+            record = await self._once(key, payment, body_hash)
         if record.body_hash != body_hash:
             raise Conflict(
-                f"payment_id {pid} was already scored with a different body; "
+                f"payment_id {payment.payment_id} was already scored with a different body; "
                 "use a new payment_id for a new payment"
             )
         return record.response
 
-    async def _decide(self, payment: Payment, body_hash: str) -> PaymentRecord:
-        now = datetime.now(UTC)
+    async def _existing(self, key: str) -> PaymentRecord | None:
+        in_flight = self._inflight.get(key)
+        if in_flight is not None:
+            return await asyncio.shield(in_flight)
+        if key in self._degraded:
+            return self._degraded[key]
+        try:
+            stored = await self._store.get_payment(key)
+        except StoreUnavailable:
+            stored = None  # decided below, in degraded mode
+        started = self._inflight.get(key)  # a twin may have started while we read
+        if stored is None and started is not None:
+            return await asyncio.shield(started)
+        return stored
+
+    async def _once(self, key: str, payment: Payment, body_hash: str) -> PaymentRecord:
+        """Decide once even if the same payment arrives many times at once."""
+        future: asyncio.Future[PaymentRecord] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            try:
+                record = await self._decide(key, payment, body_hash)
+            except StoreUnavailable as error:
+                log.warning("store unavailable, deciding %s degraded: %s", key, error.message)
+                record = self._decide_degraded(key, payment, body_hash)
+            future.set_result(record)
+            return record
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+
+    async def _decide(self, key: str, payment: Payment, body_hash: str) -> PaymentRecord:
         facts = facts_of(payment)
         observation = await self._store.observe(facts, self._window_s)
-        model = self._slot.model
         vector = observation.features
-        score, why = explain(model, vector, low_risk_below=self._settings.challenge_at)
+        score, why = explain(self._slot.model, vector, low_risk_below=self._settings.challenge_at)
         context = await self._engine.context(payment, facts.counterparty_id)
         channel = context.ladder[0] if context.ladder else None
-        action = RETRY_ALLOWED if context.confirmed_retry else choose(
-            self._settings,
-            PolicyInput(
-                score,
-                payment.amount.value,
-                observation.recent_challenges,
-                channel is not None,
-                payment_id=payment.payment_id,
-                channel=payment.channel,
-                trusted=context.trusted,
-                currency=payment.amount.currency,
-            ),
+        given = PolicyInput(
+            score,
+            payment.amount.value,
+            observation.recent_challenges,
+            channel is not None,
+            payment_id=payment.payment_id,
+            channel=payment.channel,
+            trusted=context.trusted,
+            currency=payment.amount.currency,
         )
-        decision = action.decision
+        action = RETRY_ALLOWED if context.confirmed_retry else choose(self._settings, given)
         why.extend(action.reasons)
-        dialogue = (
-            self._engine.create(payment, context.ladder, now)
-            if decision == "challenge" and channel is not None
-            else None
-        )
+        now = datetime.now(UTC)
+        dialogue = None
+        if action.decision == "challenge" and channel is not None:
+            dialogue = self._engine.create(payment, context.ladder, now, stored_as=key)
+        used = observation.recent_challenges + (1 if dialogue else 0)
+        scored = Scored(key, payment, body_hash, vector, score, why, action,
+                        context.fingerprint, used)  # fmt: skip
+        record = self._record(scored, dialogue, now)
+        try:
+            await self._commit(scored, record, dialogue, now)
+        except StoreUnavailable:  # features were read, the decision could not be kept
+            return self._decide_degraded(key, payment, body_hash, vector)
+        return record
+
+    def _decide_degraded(
+        self, key: str, payment: Payment, body_hash: str, vector: list[float] | None = None
+    ) -> PaymentRecord:
+        """Request-only features, the configured rule, no dialogue; spilled for later."""
+        features = vector or request_only_features(facts_of(payment))
+        score, why = explain(self._slot.model, features, low_risk_below=self._settings.challenge_at)
+        decision = degraded_decision(self._settings, payment.channel, score)
+        action = Action(decision, [STORE_DOWN])
+        why.append(STORE_DOWN)
+        now = datetime.now(UTC)
+        scored = Scored(key, payment, body_hash, features, score, why, action, degraded=True)
+        record = self._record(scored, None, now)
+        self._spill.append(record, self._decision_event(scored, record, now))
+        if len(self._degraded) < DEGRADED_MEMORY:
+            self._degraded[key] = record
+        self._metrics.decisions.labels(decision).inc()
+        self._metrics.degraded.inc()
+        return record
+
+    def _record(
+        self, scored: Scored, dialogue: DialogueRecord | None, now: datetime
+    ) -> PaymentRecord:
+        """The response given and the record kept, built once from the same values."""
+        payment, decision = scored.payment, scored.action.decision
         ref = (
             DialogueRef(id=dialogue.id, channel=dialogue.channel, expires_at=dialogue.expires_at)
             if dialogue
             else None
         )
-        used = observation.recent_challenges + (1 if dialogue else 0)
+        version = self._slot.model.version
         response = ScoreResponse(
             payment_id=payment.payment_id,
             decision=decision,
-            score=round(score, 6),
-            model_version=model.version,
-            reasons=why,
+            score=round(scored.score, 6),
+            model_version=version,
+            reasons=scored.reasons,
             dialogue=ref,
             budget=BudgetState(
-                used=used,
+                used=scored.budget_used,
                 limit=self._settings.friction_budget,
                 window_hours=self._settings.friction_window_hours,
             ),
+            degraded=scored.degraded,
         )
-        record = PaymentRecord(
-            body_hash=body_hash,
+        facts = facts_of(payment)
+        return PaymentRecord(
+            body_hash=scored.body_hash,
             response=response.model_dump_json(),
             status=PaymentStatus(
                 payment_id=payment.payment_id,
                 decision=decision,
                 verdict=_VERDICT[decision],
                 score=response.score,
-                model_version=model.version,
-                reasons=why,
+                model_version=version,
+                reasons=scored.reasons,
                 dialogue=ref,
                 decided_at=now,
                 verdict_at=None if decision == "challenge" else now,
@@ -181,51 +269,52 @@ class Scorer:
             amount_minor=payment.amount.value,
             currency=payment.amount.currency,
             channel=payment.channel,
-            propensity=action.propensity,
-            fingerprint=context.fingerprint,
+            propensity=scored.action.propensity,
+            fingerprint=scored.fingerprint,
         )
-        await self._commit(payment, record, vector, dialogue, now)
-        return record
+
+    def _decision_event(
+        self, scored: Scored, record: PaymentRecord, now: datetime
+    ) -> DecisionEvent:
+        status = record.status
+        names = self._slot.model.feature_names
+        return DecisionEvent(
+            event_id=f"decision:{scored.key}",
+            at=now,
+            customer_id=record.customer_id,
+            payment_id=scored.key,
+            occurred_at=record.occurred_at,
+            decision=status.decision,
+            score=status.score,
+            model_version=status.model_version,
+            reasons=[r.code for r in status.reasons],
+            features={
+                n: None if math.isnan(v) else v for n, v in zip(names, scored.vector, strict=True)
+            },
+            amount_minor=record.amount_minor,
+            currency=record.currency,
+            merchant_id=record.merchant_id,
+            terminal_id=record.terminal_id,
+            channel=record.channel,
+            propensity=record.propensity,
+            explored=scored.action.explored,
+            expected_loss_minor=scored.action.expected_loss,
+            friction_cost_minor=scored.action.friction_cost,
+            degraded=scored.degraded,
+        )
 
     async def _commit(
-        self,
-        payment: Payment,
-        record: PaymentRecord,
-        vector: list[float],
-        dialogue: DialogueRecord | None,
-        now: datetime,
+        self, scored: Scored, record: PaymentRecord, dialogue: DialogueRecord | None, now: datetime
     ) -> None:
-        status = record.status
-        model = self._slot.model
-        events: list[Any] = [
-            DecisionEvent(
-                event_id=f"decision:{payment.payment_id}",
-                at=now,
-                customer_id=record.customer_id,
-                payment_id=payment.payment_id,
-                occurred_at=payment.occurred_at,
-                decision=status.decision,
-                score=status.score,
-                model_version=status.model_version,
-                reasons=[r.code for r in status.reasons],
-                features={
-                    name: None if math.isnan(v) else v
-                    for name, v in zip(model.feature_names, vector, strict=True)
-                },
-                amount_minor=record.amount_minor,
-                currency=record.currency,
-                merchant_id=record.merchant_id,
-                terminal_id=record.terminal_id,
-                channel=record.channel,
-                propensity=record.propensity,
-            )
-        ]
-        change = Change(payment=(payment.payment_id, record), dialogue=dialogue, events=events)
+        event = self._decision_event(scored, record, now)
+        events: list[AnyEvent] = [event]
+        change = Change(payment=(scored.key, record), dialogue=dialogue, events=events)
+        on_decision(change, scored.payment, event.features, self._settings)  # review, contest
         if dialogue is not None:
             events.append(self._engine.event(dialogue, "created", now))
-            change.challenge = (record.customer_id, payment.occurred_at.timestamp())
+            change.challenge = (record.customer_id, scored.payment.occurred_at.timestamp())
         await self._store.commit(change)
-        self._metrics.decisions.labels(status.decision).inc()
+        self._metrics.decisions.labels(record.status.decision).inc()
         self._on_commit()
         if dialogue is not None:
             self._spawn(self._engine.deliver(dialogue))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,15 @@ from friction.records import (
     ReviewStatus,
 )
 from friction.scoring.features import CustomerState, EntityState, FeatureBook, PaymentFacts
+from friction.storage.erasure import (
+    CUSTOMER_MARKS,
+    PHONE_MARKS,
+    Erased,
+    customer_marker,
+    scrub_dialogue,
+    scrub_payment,
+    scrub_review,
+)
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
 
 _SCHEMA = """
@@ -53,6 +63,20 @@ SELECT value FROM review WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR as
 AND sort > ?3 ORDER BY sort LIMIT ?4
 """
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+_OF_CUSTOMER = "SELECT key, value FROM kv WHERE ns = ? AND instr(value, ?) > 0"
+# Retention, the embedded counterpart of the Redis TTLs (see redis_store): records by the
+# wall-clock time they were written, marks by their ``until`` plus a day.
+_SWEEP = (
+    ("DELETE FROM kv WHERE ns = 'payment' AND "
+     "json_extract(CAST(value AS TEXT), '$.status.decided_at') < ?", 180),
+    ("DELETE FROM kv WHERE ns IN ('dialogue', 'open_dialogue') AND "
+     "json_extract(CAST(value AS TEXT), '$.created_at') < ?", 180),
+    ("DELETE FROM review WHERE json_extract(CAST(value AS TEXT), '$.created_at') < ?", 400),
+)  # fmt: skip
+_SWEEP_MARKS = (
+    "DELETE FROM kv WHERE ns LIKE 'mark:%' AND CAST(substr(CAST(value AS TEXT), 1, "
+    "instr(CAST(value AS TEXT) || ' ', ' ') - 1) AS REAL) < ?"
+)
 
 
 class EmbeddedStore:
@@ -210,6 +234,82 @@ class EmbeddedStore:
 
     async def close(self) -> None:
         self._db.close()
+
+    # --- Retention ----------------------------------------------------------
+    async def erase_customer(self, customer_id: str, pseudonym: str) -> Erased:
+        """One transaction: rewrite the customer's records, delete their state and marks."""
+        if self._flushed is not None:  # staged writes land first, then get scrubbed
+            await asyncio.shield(self._flushed)
+        marker = customer_marker(customer_id)
+        payments = [
+            (k, scrub_payment(PaymentRecord.model_validate_json(v), pseudonym))
+            for k, v in self._db.execute(_OF_CUSTOMER, ("payment", marker))
+        ]
+        dialogues = [
+            DialogueRecord.model_validate_json(v)
+            for _, v in self._db.execute(_OF_CUSTOMER, ("dialogue", marker))
+        ]
+        reviews = [
+            _review_row(scrub_review(ReviewRecord.model_validate_json(v), pseudonym))
+            for (v,) in self._db.execute(
+                "SELECT value FROM review WHERE instr(value, ?) > 0", (marker,)
+            )
+        ]
+        rows = [("payment", k, r.model_dump_json().encode()) for k, r in payments]
+        for dialogue in dialogues:
+            raw = scrub_dialogue(dialogue, pseudonym).model_dump_json().encode()
+            rows.append(("dialogue", dialogue.id, raw))
+            if dialogue.id in self._open:
+                self._open[dialogue.id] = scrub_dialogue(dialogue, pseudonym)
+                rows.append(("open_dialogue", dialogue.id, raw))
+        deletes = self._personal_keys(customer_id, {d.phone for d in dialogues if d.phone})
+        deletes += self._declines_of({k for k, _ in payments})
+        self._book.customers.pop(customer_id, None)
+        self._budgets.pop(customer_id, None)
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO review VALUES (?,?,?,?,?,?)", reviews)
+            gone = sum(
+                self._db.execute("DELETE FROM kv WHERE ns = ? AND key = ?", d).rowcount
+                for d in deletes
+            )
+        return Erased(len(payments), len(dialogues), len(reviews), gone)
+
+    def _personal_keys(self, customer_id: str, phones: set[str]) -> list[tuple[str, str]]:
+        keys = [(ns, customer_id) for ns in ("customer", "budget", "preferences")]
+        keys += [(f"mark:{kind}", phone) for kind in PHONE_MARKS for phone in phones]
+        for kind in CUSTOMER_MARKS:
+            keys += [
+                (f"mark:{kind}", k)
+                for (k,) in self._db.execute(
+                    "SELECT key FROM kv WHERE ns = ? AND substr(key, 1, ?) = ?",
+                    (f"mark:{kind}", len(customer_id) + 1, customer_id + ":"),
+                )
+            ]
+        return keys
+
+    def _declines_of(self, payment_ids: set[str]) -> list[tuple[str, str]]:
+        """Contestable-decline marks (keyed by a phone) that point at these payments."""
+        rows = self._db.execute("SELECT key, value FROM kv WHERE ns = 'mark:contestable_decline'")
+        found = []
+        for key, value in rows:
+            parts = bytes(value).decode().split(" ")  # "<until> <payment id> <locale>"
+            if len(parts) > 1 and parts[1] in payment_ids:
+                found.append(("mark:contestable_decline", str(key)))
+        return found
+
+    async def sweep(self, now_ts: float) -> int:
+        """Delete records past retention (payments/dialogues 180 d, reviews 400 d, marks)."""
+        if self._flushed is not None:
+            await asyncio.shield(self._flushed)
+        deleted = 0
+        with self._db:
+            for sql, days in _SWEEP:
+                horizon = datetime.fromtimestamp(now_ts - days * 86_400, UTC).isoformat()
+                deleted += self._db.execute(sql, (horizon.replace("+00:00", "Z"),)).rowcount
+            deleted += self._db.execute(_SWEEP_MARKS, (now_ts - 86_400,)).rowcount
+        self._open = {k: v for k, v in self._open.items() if self._get("open_dialogue", k)}
+        return deleted
 
     # --- internals ----------------------------------------------------------
     def _check_version(self, review: ReviewRecord) -> None:

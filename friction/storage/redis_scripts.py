@@ -63,13 +63,15 @@ return {raw, terminal, merchant, recent}
 #       6 budget keep, 7-10 ttls (payment, dialogue, budget, bucket), 11 labels L, 12 marks M,
 #       13 preferences JSON, 14 review JSON, 15 review version, 16 review sort key,
 #       17 review status, 18 review assignee, 19 review ttl, 20 review index prefix,
-#       21 review index horizon, then L x (day, n|f|g), M x (until, ttl), then the events' JSON.
+#       21 review index horizon, 22 preferences ttl, 23 ledger ttl (outbox, its sequence, the
+#       open index: refreshed on every write, so they lapse only when idle that long),
+#       then L x (day, n|f|g), M x (until, ttl), then the events' JSON.
 # ('' = nothing to write.) Checks and fallible writes (stream IDs) go first: a failure
 # leaves nothing done. A review's index keys derive from its stored status/assignee (read
 # here, in the script), which is why the index keys are not all declared in KEYS.
 COMMIT_LUA = """
 local n_labels, n_marks = tonumber(ARGV[11]), tonumber(ARGV[12])
-local label_arg = 22
+local label_arg = 24
 local review_old = false
 if ARGV[14] ~= '' then
   local raw = redis.call('GET', KEYS[8])
@@ -84,6 +86,8 @@ local mark_arg = label_arg + 2 * n_labels
 for i = mark_arg + 2 * n_marks, #ARGV do
   local seq = redis.call('INCR', KEYS[2])
   redis.call('XADD', KEYS[1], '0-' .. seq, 'e', ARGV[i])
+  redis.call('EXPIRE', KEYS[1], ARGV[23])
+  redis.call('EXPIRE', KEYS[2], ARGV[23])
 end
 if ARGV[1] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[7]) end
 if ARGV[2] ~= '' then
@@ -93,14 +97,16 @@ if ARGV[2] ~= '' then
   else
     redis.call('HDEL', KEYS[3], ARGV[3])
   end
+  redis.call('EXPIRE', KEYS[3], ARGV[23])
 end
 if ARGV[5] ~= '' then
   local id = redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[23])
   redis.call('ZADD', KEYS[6], ARGV[5], ARGV[5] .. ':' .. id)
   redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -tonumber(ARGV[6]) - 1)
   redis.call('EXPIRE', KEYS[6], ARGV[9])
 end
-if ARGV[13] ~= '' then redis.call('SET', KEYS[7], ARGV[13]) end
+if ARGV[13] ~= '' then redis.call('SET', KEYS[7], ARGV[13], 'EX', ARGV[22]) end
 for i = 0, n_labels - 1 do
   local field = ARGV[label_arg + 2 * i] .. ':' .. ARGV[label_arg + 2 * i + 1]
   for _, key in ipairs({KEYS[9 + 2 * i], KEYS[10 + 2 * i]}) do

@@ -17,13 +17,15 @@ Keys (``prefix`` defaults to ``friction:``) and why each lives as long as it doe
     pay:<id>      payment record (idempotency and late labels)             TTL 180 d (chargebacks)
     dlg:<id>      dialogue record                                           TTL 180 d
     mark:<k>:<id> a fact valid until a time (value)      TTL until that time + 1 d (wall clock)
-    pref:{cust}   customer preferences       no TTL: a choice (an SMS opt-out) must not lapse
+    pref:{cust}   customer preferences            TTL 400 d after the last change (retention)
     rev:<id>      review item (JSON)                             TTL 400 d (audit of a decision)
     rev:ix:<status|*>:<analyst|*>  sorted set (lex) of "<created µs>:<id>"  TTL 400 d,
                   entries older than that trimmed on each write: list by status/assignee
-    open          hash of open dialogues          no TTL: an entry leaves when its dialogue closes
-    outbox        stream "0-<seq>" -> event       no TTL: events must never expire unpublished
-    outbox:seq    sequence counter                no TTL: must only grow
+    open          hash of open dialogues          TTL 180 d, refreshed by every dialogue write
+    outbox        stream "0-<seq>" -> event       TTL 180 d, refreshed by every event added (it
+                  lapses only after 180 idle days; the relay drains it within seconds)
+    outbox:seq    sequence counter                TTL 180 d, refreshed with the outbox (they
+                  lapse together, so a new sequence never starts below a live stream)
 
 Numbers the Lua keeps (times, amounts) travel as Python ``repr`` strings and are
 stored as strings, so nothing is rounded by Lua's number formatting and parity
@@ -34,16 +36,24 @@ so the script needs a single Redis primary (not Cluster): see docs/decisions.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from friction.aio import cancelled
+from friction.errors import StoreUnavailable
 from friction.records import (
     AnyEvent,
     Change,
@@ -67,8 +77,14 @@ from friction.scoring.features import (
     Snapshot,
     compute,
 )
+from friction.storage.erasure import Erased
+from friction.storage.redis_erasure import erase
 from friction.storage.redis_scripts import COMMIT_LUA, OBSERVE_LUA
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+CLOSE_SECONDS = 2.0
 
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 _BUCKET_INDEX = {b"n": 0, b"f": 1, b"g": 2}
@@ -87,8 +103,37 @@ class KeyTtls:
     payment: int = int(180 * DAY)
     dialogue: int = int(180 * DAY)
     review: int = int(400 * DAY)
+    preferences: int = int(400 * DAY)
+    ledger: int = int(180 * DAY)
+    """Outbox stream, its sequence and the open-dialogue index: refreshed by every write."""
 
 
+def _unavailable_on_connection_loss(cls: type[T]) -> type[T]:
+    """Translate lost connections and time-outs into ``StoreUnavailable`` at the boundary.
+
+    Callers (the scorer's degraded mode) then handle one domain error whatever the adapter.
+    """
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(method):
+            continue
+        setattr(cls, name, _translated(method))
+    return cls
+
+
+def _translated(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            if cancelled():  # redis-py turned our cancellation into a connection error
+                raise asyncio.CancelledError from error
+            raise StoreUnavailable(f"Redis unavailable: {type(error).__name__}") from error
+
+    return call
+
+
+@_unavailable_on_connection_loss
 class RedisStore:
     """The ``Store`` port on one Redis primary (``redis.asyncio`` with hiredis)."""
 
@@ -102,9 +147,16 @@ class RedisStore:
         self._commit = redis.register_script(COMMIT_LUA)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "friction:") -> RedisStore:
+    def from_url(cls, url: str, prefix: str = "friction:", timeout_s: float = 0.5) -> RedisStore:
         """A store on ``redis://host:port/db`` (connections open lazily, on first use)."""
-        return cls(Redis.from_url(url, decode_responses=False), prefix)
+        redis = Redis.from_url(
+            url,
+            decode_responses=False,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry_on_timeout=False,
+        )
+        return cls(redis, prefix)
 
     # --- FeatureStore -------------------------------------------------------
     async def observe(self, facts: PaymentFacts, budget_window_s: float) -> Observation:
@@ -199,6 +251,7 @@ class RedisStore:
             args[1:4] = [dialogue.model_dump_json(), dialogue.id, int(dialogue.is_open)]
         args += [ttl.payment, ttl.dialogue, ttl.budget, ttl.bucket]
         args += [len(change.labels), len(change.marks), pref_json, *review_args]
+        args += [ttl.preferences, ttl.ledger]
         for label in change.labels:
             keys += [f"{p}t:{label.terminal_id}", f"{p}m:{label.merchant_id}"]
             args += [label.payment_day, "f" if label.is_fraud else "g"]
@@ -244,7 +297,21 @@ class RedisStore:
             await self._redis.xdel(f"{self._p}outbox", *[f"0-{s}" for s in seqs])
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        """Close the pool; a connection left half-open by a dead server must not hang shutdown."""
+        try:
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await self._redis.aclose()
+        except TimeoutError:
+            log.warning("redis connections did not close within %.0fs; abandoned", CLOSE_SECONDS)
+
+    # --- Retention ----------------------------------------------------------
+    async def erase_customer(self, customer_id: str, pseudonym: str) -> Erased:
+        """SCAN for the customer's records and scrub them (``friction.storage.redis_erasure``)."""
+        return await erase(self._redis, self._p, _tag(customer_id), customer_id, pseudonym)
+
+    async def sweep(self, now_ts: float) -> int:
+        """Nothing to do: every key carries a TTL (see the table above)."""
+        return 0
 
 
 def _tag(customer_id: str) -> str:

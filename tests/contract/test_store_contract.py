@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Connection, ConnectionPool, Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from friction.api.schemas import PaymentStatus, Reason
-from friction.errors import Conflict, InvalidInput
+from friction.errors import Conflict, InvalidInput, StoreUnavailable
 from friction.events.schemas import DecisionEvent, DialogueEvent
 from friction.ports import Store
 from friction.records import (
@@ -448,10 +447,76 @@ async def test_redis_store_recovers_after_a_server_restart(redis_server: ServerP
         # The pooled socket died with the server: the first call fails fast (the scorer
         # degrades), the next reconnects. Scripts are not persisted: EVALSHA gets
         # NOSCRIPT and the client loads the script again.
-        with contextlib.suppress(RedisConnectionError):
+        with contextlib.suppress(StoreUnavailable):
             await store.get_payment("pay_r")
         facts = PaymentFacts(T0, 5.0, "cus_r", "mer_1", "ter_1", "cp", "ecom")
         assert len((await store.observe(facts, WEEK)).features) == len(FEATURE_NAMES)
         assert await store.get_payment("pay_r") == payment_record("pay_r")
     finally:
         await store.close()
+
+
+async def test_erasure_scrubs_one_customer_and_keeps_decisions_under_a_pseudonym(
+    store: Store,
+) -> None:
+    """Issue 8, item 14: personal data goes, decisions and labels stay pseudonymised."""
+    phone, other = "+447700900123", "+447700900999"
+    dialogue = dialogue_record("dlg_e1", "pay_e1")  # open, customer cus_1, with phone and text
+    kept = dialogue_record("dlg_e2", "pay_e2").model_copy(
+        update={"customer_id": "cus_2", "phone": other}
+    )
+    future = T0 + 30 * DAY
+    await store.observe(PaymentFacts(T0, 5.0, "cus_1", "mer_1", "ter_1", "cp", "ecom"), WEEK)
+    await store.commit(
+        Change(
+            payment=("pay_e1", payment_record("pay_e1", "cus_1")),
+            dialogue=dialogue,
+            challenge=("cus_1", T0),
+            preferences=("cus_1", Preferences(channels=["sms"])),
+            marks=[
+                Mark("sms_opt_out", phone, future),
+                Mark("trusted_counterparty", "cus_1:mer_1", future),
+                Mark("contestable_decline", "+447700900555", future, "pay_e1 en"),
+                Mark("sms_opt_out", other, future),
+            ],
+        )
+    )
+    await store.commit(Change(payment=("pay_e2", payment_record("pay_e2", "cus_2")), dialogue=kept))
+
+    erased = await store.erase_customer("cus_1", "anon_x")
+
+    assert (erased.payments, erased.dialogues) == (1, 1) and erased.deleted >= 5
+    payment = await store.get_payment("pay_e1")
+    assert payment is not None and payment.customer_id == "anon_x"
+    assert payment.status == payment_record("pay_e1", "cus_1").status  # the decision stays
+    scrubbed = await store.get_dialogue("dlg_e1")
+    assert scrubbed is not None and (scrubbed.phone, scrubbed.text) == (None, "")
+    assert scrubbed.customer_id == "anon_x" and "merchant" not in scrubbed.params
+    [open_copy] = [d for d in await store.open_dialogues() if d.id == "dlg_e1"]
+    assert open_copy.phone is None
+    assert await store.get_preferences("cus_1") is None
+    for kind, key in [("sms_opt_out", phone), ("trusted_counterparty", "cus_1:mer_1"),
+                      ("contestable_decline", "+447700900555")]:  # fmt: skip
+        assert not await store.get_mark(kind, key, T0)
+    again = await store.observe(
+        PaymentFacts(T0 + 1, 5.0, "cus_1", "mer_1", "ter_2", "cp", "ecom"), WEEK
+    )
+    assert again.recent_challenges == 0  # budget and history are gone
+    # the other customer is untouched
+    assert await store.get_mark("sms_opt_out", other, T0)
+    other_dialogue = await store.get_dialogue("dlg_e2")
+    assert other_dialogue is not None and other_dialogue.phone == other
+    assert (await store.get_payment("pay_e2")) == payment_record("pay_e2", "cus_2")
+
+
+async def test_sweep_deletes_what_is_past_retention(store: Store) -> None:
+    """Embedded: records past 180 d go on the sweep; Redis: TTLs do it and sweep is a no-op."""
+    await store.commit(Change(payment=("pay_old", payment_record("pay_old"))))
+    decided = payment_record("pay_old").status.decided_at.timestamp()
+    assert await store.sweep(decided + 179 * DAY) == 0
+    assert await store.get_payment("pay_old") is not None
+    deleted = await store.sweep(decided + 181 * DAY)
+    if isinstance(store, RedisStore):
+        assert deleted == 0  # TTLs (checked over every key in tests/integration/test_erasure)
+    else:
+        assert deleted == 1 and await store.get_payment("pay_old") is None

@@ -19,13 +19,15 @@ from friction.settings import Settings
     ],
 )
 def test_decisions(score: float, used: int, reachable: bool, expected: str) -> None:
-    settings = Settings(challenge_at=0.3, decline_at=0.9, friction_budget=3)
+    settings = Settings(
+        challenge_at=0.3, decline_at=0.9, friction_budget=3, friction_cost_minor=0, explore_share=0
+    )
     decision, _ = decide(settings, PolicyInput(score, 1000, used, reachable))
     assert decision == expected
 
 
 def test_policy_reasons_explain_a_review() -> None:
-    settings = Settings(challenge_at=0.3, friction_budget=1)
+    settings = Settings(challenge_at=0.3, friction_budget=1, friction_cost_minor=0)
     assert decide(settings, PolicyInput(0.5, 1, 1, True))[1] == [BUDGET_SPENT]
     assert decide(settings, PolicyInput(0.5, 1, 0, False))[1] == [NO_CHANNEL]
 

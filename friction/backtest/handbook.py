@@ -1,0 +1,39 @@
+"""The handbook CSVs as a backtest: friction's features, a model trained on the first days.
+
+A simulator-trained model does not transfer to the handbook's world, so the model is
+trained here, on the days before the backtest starts, with labels only up to seven
+days before it (what a bank would have had), on the features friction computes
+(``friction.benchmark.replay``, the same ``FeatureBook`` the service serves from).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from friction.backtest.cases import Advance, Cases, handbook_cases
+from friction.benchmark.replay import cached_features
+from friction.benchmark.stream import DAY_SECONDS, data_files, data_hash, load_stream
+from friction.training.loop import fit_model
+
+LABEL_DELAY_DAYS = 7
+
+
+def handbook(directory: Path, train_days: int, cache_dir: Path | None, advance: Advance) -> Cases:
+    """Backtest cases for the days after ``train_days``, scored by a model trained before."""
+    files = data_files(directory)
+    stream = load_stream(files)
+    matrix = cached_features(stream, data_hash(files), cache_dir, progress=advance)
+    day = (stream.ts - stream.ts[0]) // DAY_SECONDS
+    train = day < train_days - LABEL_DELAY_DAYS
+    test = day >= train_days
+    if not train.any() or not test.any():
+        raise ValueError(f"--train-days {train_days} leaves no training or no backtest days")
+    y = stream.fraud[train].astype(np.int8)
+    model = fit_model(matrix[train], y, np.ones(len(y)), 300, "handbook")
+    scores = np.asarray(model.predict_batch(matrix[test]), dtype=np.float64)
+    part = stream.take(np.flatnonzero(test))
+    cases = handbook_cases(part.ts, part.customer, part.terminal, part.amount, part.fraud)
+    scenarios = ["fraud" if f else "genuine" for f in part.fraud.tolist()]
+    return Cases(cases, scores, scenarios)

@@ -1,0 +1,126 @@
+"""Smart friction replayed over a stream: policy state, simulated answers, labels.
+
+The service keeps budgets in the store; a replay keeps the same facts in memory
+(each customer's recent challenges, the payees they confirmed) and asks the very
+``choose`` the service calls. A challenged customer answers as the stream's truth
+says (``answer``, ``answer_delay_s``; the scam question's answer for transfers,
+whose flow asks it), and only within the dialogue's time to live.
+
+Assumptions, stated once: analysts resolve every review correctly, within
+``REVIEW_DELAY_S``; no-answer follows ``no_answer_verdict``; trusted payees live
+here, not in the store (the service does not persist confirmations yet).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from friction.api.schemas import Decision
+from friction.scoring.policy import PolicyInput, choose
+from friction.settings import Settings
+
+SCAM_QUESTION_CHANNELS = frozenset({"transfer", "p2p"})
+REVIEW_DELAY_S = 4 * 3600.0
+"""How long an analyst takes to resolve a review, for label timing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One payment as the replay needs it, with the truth the dialogue would reveal."""
+
+    payment_id: str
+    ts: float
+    customer: str
+    counterparty: str
+    channel: str
+    amount_minor: int
+    currency: str
+    fraud: bool
+    answer: str
+    answer_delay_s: float | None
+    scam_answer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to a payment: decision, whether it was stopped, what was learned."""
+
+    decision: Decision
+    blocked: bool
+    answered: bool = False
+    answer_delay_s: float | None = None
+    label: bool | None = None
+    """Fraud (True) / genuine (False) learned quickly from an answer or review, else None."""
+    label_delay_s: float | None = None
+    propensity: float = 1.0
+    explored: bool = False
+    reviewed: bool = False
+
+
+class FrictionReplay:
+    """The state the smart-friction policy reads, kept across a replayed stream."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._window_s = settings.friction_window_hours * 3600.0
+        self._trust_s = settings.trusted_days * 86_400.0
+        self._challenges: dict[str, deque[float]] = {}
+        self._trusted: dict[tuple[str, str], float] = {}
+
+    def recent_challenges(self, customer: str, ts: float) -> int:
+        """Challenges the customer received within the budget window before ``ts``."""
+        times = self._challenges.get(customer)
+        if not times:
+            return 0
+        while times and times[0] <= ts - self._window_s:
+            times.popleft()
+        return len(times)
+
+    def step(self, case: Case, score: float) -> Outcome:
+        """Decide one payment, let the customer answer, and update the policy state."""
+        trusted = self._trusted.get((case.customer, case.counterparty), -1.0) >= case.ts
+        action = choose(
+            self.settings,
+            PolicyInput(
+                score,
+                case.amount_minor,
+                self.recent_challenges(case.customer, case.ts),
+                reachable=True,
+                payment_id=case.payment_id,
+                channel=case.channel,
+                trusted=trusted,
+                currency=case.currency,
+            ),
+        )
+        if action.decision == "decline":
+            return Outcome("decline", True)
+        if action.decision == "review":
+            return Outcome(
+                "review", case.fraud, label=case.fraud, label_delay_s=REVIEW_DELAY_S, reviewed=True
+            )
+        if action.decision == "allow":
+            return Outcome("allow", False, propensity=action.propensity)
+        self._challenges.setdefault(case.customer, deque()).append(case.ts)
+        outcome = self._dialogue(case, action.propensity, action.explored)
+        if outcome.label is False and self._trust_s > 0:
+            self._trusted[(case.customer, case.counterparty)] = case.ts + self._trust_s
+        return outcome
+
+    def _dialogue(self, case: Case, propensity: float, explored: bool) -> Outcome:
+        """The customer's answer within the time to live, and the verdict it leads to."""
+        answer = case.answer
+        if case.channel in SCAM_QUESTION_CHANNELS and case.scam_answer is not None:
+            answer = case.scam_answer
+        delay = case.answer_delay_s
+        if answer != "none" and delay is not None and delay <= self.settings.dialogue_ttl_seconds:
+            denied = answer == "deny"
+            return Outcome("challenge", denied, True, delay, denied, delay, propensity, explored)
+        verdict = self.settings.no_answer_verdict
+        if verdict == "review":
+            return Outcome(
+                "challenge", case.fraud, label=case.fraud,
+                label_delay_s=REVIEW_DELAY_S, propensity=propensity, explored=explored,
+                reviewed=True,
+            )  # fmt: skip
+        return Outcome("challenge", verdict == "blocked", propensity=propensity, explored=explored)
