@@ -406,11 +406,14 @@ class DialogueEngine:
             )
         ended = change.dialogue
         assert ended is not None  # conclude always ends the dialogue
-        change.events.insert(0, self.event(ended, ended.state, now))
+        ending_event = self.event(ended, ended.state, now)
+        change.events.insert(0, ending_event.model_copy(update={"verdict": status.verdict}))
         if ended.state == "answered":
             waited = (now - dialogue.created_at).total_seconds()
             language = dialogue.locale[:2]
             self._wiring.metrics.time_to_answer.labels(dialogue.channel, language).observe(waited)
+            outcome = {"yes": "confirmed", "no": "denied"}.get(ended.answer or "", "unclear")
+            self._wiring.metrics.dialogues.labels(outcome, dialogue.channel, language).inc()
         await self._commit(change)
         self._wiring.announce(payment, status)
 

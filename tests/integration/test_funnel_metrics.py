@@ -58,7 +58,7 @@ async def test_funnel_counts_every_stage_by_channel_and_language(
     found = await samples(client)
     expected = {
         ("created", "en"): 1, ("sent", "en"): 1, ("delivered", "en"): 1,
-        ("reasked", "en"): 1, ("answered", "en"): 1,
+        ("reasked", "en"): 1, ("answered", "en"): 1, ("confirmed", "en"): 1,
         ("sent", "ar"): 1, ("delivered", "ar"): 1, ("opted_out", "ar"): 1,
         ("sent", "fr"): 1, ("delivered", "fr"): 1, ("expired", "fr"): 1,
     }  # fmt: skip
