@@ -265,12 +265,17 @@ async def test_sigkilled_publisher_loses_no_event_and_duplicates_dedupe(
     async with aiohttp.ClientSession(timeout=timeout) as session:
         for chunk in range(4):  # three SIGKILLs under load, then a clean run
             await service.start(session)
+            if chunk == 0:  # cut first: scoring is fast enough to finish before a late cut
+                await cuttable_broker.cut()  # the relay cannot publish; commits go on
             load = asyncio.create_task(score_all(session, service.url, bodies, ok))
             if chunk < 3:
-                await asyncio.sleep(rng.uniform(0.6, 1.4))
+                await asyncio.sleep(rng.uniform(0.2, 0.5))
                 if chunk == 0:
-                    await cuttable_broker.cut()  # the relay cannot publish; commits go on
-                    await asyncio.sleep(0.5)
+                    deadline = time.monotonic() + 10
+                    while (  # noqa: ASYNC110 - until decisions are stored but unpublished
+                        not await redis.xlen("friction:outbox") and time.monotonic() < deadline
+                    ):
+                        await asyncio.sleep(0.05)
                 service.end(kill=True)
                 pending_at_kill.append(int(await redis.xlen("friction:outbox")))
                 if chunk == 0:
