@@ -43,6 +43,7 @@ from friction.scoring.degraded import (
 )
 from friction.scoring.explain import explain
 from friction.scoring.facts import facts_of
+from friction.scoring.features import PaymentFacts
 from friction.scoring.model import Model
 from friction.scoring.policy import Action, PolicyInput, choose
 from friction.settings import Settings
@@ -76,6 +77,7 @@ class Scored:
 
     key: str
     payment: Payment
+    facts: PaymentFacts
     body_hash: str
     vector: list[float]
     score: float
@@ -193,7 +195,7 @@ class Scorer:
         if action.decision == "challenge" and channel is not None:
             dialogue = self._engine.create(payment, context.ladder, now, stored_as=key)
         used = observation.recent_challenges + (1 if dialogue else 0)
-        scored = Scored(key, payment, body_hash, vector, score, why, action,
+        scored = Scored(key, payment, facts, body_hash, vector, score, why, action,
                         context.fingerprint, used)  # fmt: skip
         record = self._record(scored, dialogue, now)
         try:
@@ -206,13 +208,14 @@ class Scorer:
         self, key: str, payment: Payment, body_hash: str, vector: list[float] | None = None
     ) -> PaymentRecord:
         """Request-only features, the configured rule, no dialogue; spilled for later."""
-        features = vector or request_only_features(facts_of(payment))
+        facts = facts_of(payment)
+        features = vector or request_only_features(facts)
         score, why = explain(self._slot.model, features, low_risk_below=self._settings.challenge_at)
         decision = degraded_decision(self._settings, payment.channel, score)
         action = Action(decision, [STORE_DOWN])
         why.append(STORE_DOWN)
         now = datetime.now(UTC)
-        scored = Scored(key, payment, body_hash, features, score, why, action, degraded=True)
+        scored = Scored(key, payment, facts, body_hash, features, score, why, action, degraded=True)
         record = self._record(scored, None, now)
         self._spill.append(record, self._decision_event(scored, record, now))
         if len(self._degraded) < DEGRADED_MEMORY:
@@ -246,7 +249,7 @@ class Scorer:
             ),
             degraded=scored.degraded,
         )
-        facts = facts_of(payment)
+        facts = scored.facts
         return PaymentRecord(
             body_hash=scored.body_hash,
             response=response.model_dump_json(),
