@@ -5,6 +5,7 @@
     │   └── CardDataRejected (422)   a card number/CVV was sent; never echoed back
     ├── NotFound (404)               unknown payment, dialogue, ...
     ├── Conflict (409)               same idempotency key, different body; second answer
+    │   └── InProgress (409)         a twin request is still deciding this payment: retry
     ├── Forbidden (403)              bad token, bad signature, wrong tenant
     ├── Gone (410)                   the dialogue expired
     ├── ChannelError (502)           a message channel failed; the ladder moves on
@@ -25,6 +26,8 @@ from __future__ import annotations
 class FrictionError(Exception):
     status = 500
     code = "internal"
+    retry_after_s: int | None = None
+    """Sent as ``Retry-After`` when the same request may succeed a little later."""
 
     def __init__(self, message: str, *, fields: list[str] | None = None) -> None:
         super().__init__(message)
@@ -49,6 +52,13 @@ class NotFound(FrictionError):
 class Conflict(FrictionError):
     status = 409
     code = "conflict"
+
+
+class InProgress(Conflict):
+    """A twin request (maybe on another replica) claimed the payment and has not answered yet."""
+
+    code = "in_progress"
+    retry_after_s = 1
 
 
 class Forbidden(FrictionError):

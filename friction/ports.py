@@ -25,10 +25,21 @@ from friction.records import (
 from friction.scoring.features import PaymentFacts
 from friction.storage.erasure import Erased
 
+CLAIM_TTL_S = 10
+"""How long a payment stays claimed by a request that died before storing its decision: far
+longer than a decision takes (the admission limit sheds load long before), short enough that
+a gateway's retries after a crash get through soon (409 ``in_progress`` until then)."""
+
 
 class FeatureStore(Protocol):
-    async def observe(self, facts: PaymentFacts, budget_window_s: float) -> Observation:
-        """Features of a payment against the state before it, recording it: one round trip."""
+    async def observe(
+        self, facts: PaymentFacts, budget_window_s: float, payment_id: str
+    ) -> Observation | None:
+        """Features of a payment against the state before it, recording it: one round trip.
+
+        ``None`` when ``payment_id`` is already stored or claimed by a twin request (on any
+        replica sharing the store): then nothing is recorded and the twin's decision stands.
+        """
         ...
 
 

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     """``file`` (JSON-lines event log in data_dir) or ``kafka://host:port``."""
     store_timeout_seconds: float = Field(0.25, gt=0)
     """Longest wait for the store on the scoring path before deciding in degraded mode."""
+    twin_wait_seconds: float = Field(1.0, gt=0)
+    """How long a retry waits for the decision of a twin request (same payment, maybe on
+    another replica) before answering 409 ``in_progress``."""
     degraded_rule: Literal["score", "fail_open", "fail_closed"] = "score"
     """Store down: ``score`` (request-only features; review instead of challenge),
     ``fail_open`` (allow) or ``fail_closed`` (decline)."""

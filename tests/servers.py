@@ -14,7 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -39,14 +39,30 @@ def _accepts(port: int) -> bool:
     return False
 
 
+def _redis_serves(port: int) -> bool:
+    """PONG, not just an open port: while Redis loads its AOF it answers ``-LOADING``."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(64).startswith(b"+PONG")
+    return False
+
+
 class ServerProcess:
     """One server process on a fixed loopback port that a test may stop and start again."""
 
-    def __init__(self, name: str, argv: Sequence[str], port: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        port: int,
+        log_path: Path,
+        ready: Callable[[int], bool] = _accepts,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.port = port
         self.log_path = log_path
+        self._ready = ready
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,7 +70,7 @@ class ServerProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> None:
-        """Start the process and wait until its port accepts connections."""
+        """Start the process and wait until it serves on its port."""
         if self.running:
             return
         with self.log_path.open("ab") as log:
@@ -62,7 +78,7 @@ class ServerProcess:
                 self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
         deadline = time.monotonic() + READY_TIMEOUT_S
-        while not _accepts(self.port):
+        while not self._ready(self.port):
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 tail = self.log_path.read_text(errors="replace")[-2000:]
@@ -121,7 +137,7 @@ def redis_process(workdir: Path) -> ServerProcess:
         "--dir", str(workdir),
         "--protected-mode", "yes",
     ]  # fmt: skip
-    return ServerProcess("redis-server", argv, port, workdir / "redis.log")
+    return ServerProcess("redis-server", argv, port, workdir / "redis.log", _redis_serves)
 
 
 def tansu_process(workdir: Path) -> ServerProcess:

@@ -56,7 +56,10 @@ def errors_middleware() -> Middleware:
         try:
             return await handler(request)
         except FrictionError as error:
-            return error_response(error.status, error.code, error.message, error.fields)
+            answer = error_response(error.status, error.code, error.message, error.fields)
+            if error.retry_after_s is not None:
+                answer.headers["Retry-After"] = str(error.retry_after_s)
+            return answer
         except web.HTTPException as error:
             if error.status < 400:
                 raise

@@ -29,7 +29,7 @@ from friction.api.schemas import (
     Verdict,
 )
 from friction.dialogue.engine import DialogueEngine
-from friction.errors import Conflict, StoreUnavailable
+from friction.errors import Conflict, InProgress, StoreUnavailable
 from friction.events.schemas import DecisionEvent
 from friction.metrics import Metrics
 from friction.ports import Store
@@ -173,7 +173,9 @@ class Scorer:
 
     async def _decide(self, key: str, payment: Payment, body_hash: str) -> PaymentRecord:
         facts = facts_of(payment)
-        observation = await self._store.observe(facts, self._window_s)
+        observation = await self._store.observe(facts, self._window_s, key)
+        if observation is None:
+            return await self._twins_decision(key, payment.payment_id)
         vector = observation.features
         score, why = explain(self._slot.model, vector, low_risk_below=self._settings.challenge_at)
         context = await self._engine.context(payment, facts.counterparty_id)
@@ -203,6 +205,23 @@ class Scorer:
         except StoreUnavailable:  # features were read, the decision could not be kept
             return self._decide_degraded(key, payment, body_hash, vector)
         return record
+
+    async def _twins_decision(self, key: str, payment_id: str) -> PaymentRecord:
+        """The decision of the twin request that claimed ``key``, once it is stored."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.twin_wait_seconds
+        pause = 0.002
+        while True:
+            stored = await self._store.get_payment(key)
+            if stored is not None:
+                return stored
+            if loop.time() + pause > deadline:
+                raise InProgress(
+                    f"payment {payment_id} is being scored by another request; "
+                    "retry with the same body in a second to get its decision"
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _decide_degraded(
         self, key: str, payment: Payment, body_hash: str, vector: list[float] | None = None

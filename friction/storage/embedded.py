@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter
 
+from friction.ports import CLAIM_TTL_S
 from friction.records import (
     AnyEvent,
     Change,
@@ -46,6 +48,9 @@ from friction.storage.erasure import (
     scrub_review,
 )
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
+
+CLAIMS_KEPT = 1024
+"""Claims kept before expired ones (requests that died undecided) are swept."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
@@ -98,13 +103,22 @@ class EmbeddedStore:
         self._events: list[bytes] = []
         self._reviews: dict[str, ReviewRecord] = {}
         self._flushed: asyncio.Future[None] | None = None
+        self._claims: dict[str, float] = {}  # payment id -> claimed until (monotonic)
         self._open = {
             d.id: d
             for d in (DialogueRecord.model_validate_json(v) for v in self._scan("open_dialogue"))
         }
 
     # --- FeatureStore -------------------------------------------------------
-    async def observe(self, facts: PaymentFacts, budget_window_s: float) -> Observation:
+    async def observe(
+        self, facts: PaymentFacts, budget_window_s: float, payment_id: str
+    ) -> Observation | None:
+        now = time.monotonic()
+        if self._claims.get(payment_id, 0.0) > now or self._get("payment", payment_id):
+            return None
+        if len(self._claims) > CLAIMS_KEPT:  # claims of requests that died undecided
+            self._claims = {k: t for k, t in self._claims.items() if t > now}
+        self._claims[payment_id] = now + CLAIM_TTL_S
         self._load_customer(facts.customer_id)
         self._load_entity("terminal", facts.terminal_id, self._book.terminals)
         self._load_entity("merchant", facts.merchant_id, self._book.merchants)
@@ -186,6 +200,7 @@ class EmbeddedStore:
             self._dirty.update({("terminal", update.terminal_id), ("merchant", update.merchant_id)})
         rows = self._rows
         if change.payment is not None:
+            self._claims.pop(change.payment[0], None)
             payment_id, record = change.payment
             rows.append(("payment", payment_id, record.model_dump_json().encode()))
         if change.challenge is not None:

@@ -15,6 +15,7 @@ Keys (``prefix`` defaults to ``friction:``) and why each lives as long as it doe
     t:<terminal>  day buckets "<day>:n|f|g" (payments, fraud, genuine)      TTL 32 d (BUCKET_DAYS+1)
     m:<merchant>  the same for a merchant                                   TTL 32 d
     pay:<id>      payment record (idempotency and late labels)             TTL 180 d (chargebacks)
+    claim:<id>    set by the request deciding a payment, before its record   TTL 10 s (CLAIM_TTL_S)
     dlg:<id>      dialogue record                                           TTL 180 d
     mark:<k>:<id> a fact valid until a time (value)      TTL until that time + 1 d (wall clock)
     pref:{cust}   customer preferences            TTL 400 d after the last change (retention)
@@ -54,6 +55,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from friction.aio import cancelled
 from friction.errors import StoreUnavailable
+from friction.ports import CLAIM_TTL_S
 from friction.records import (
     AnyEvent,
     Change,
@@ -159,11 +161,13 @@ class RedisStore:
         return cls(redis, prefix)
 
     # --- FeatureStore -------------------------------------------------------
-    async def observe(self, facts: PaymentFacts, budget_window_s: float) -> Observation:
-        """Pre-payment state and the ``apply_payment`` transition in one EVALSHA."""
+    async def observe(
+        self, facts: PaymentFacts, budget_window_s: float, payment_id: str
+    ) -> Observation | None:
+        """Claim, pre-payment state and the ``apply_payment`` transition in one EVALSHA."""
         p, cust = self._p, _tag(facts.customer_id)
         keys = [f"{p}c:{cust}", f"{p}t:{facts.terminal_id}", f"{p}m:{facts.merchant_id}"]
-        keys.append(f"{p}b:{cust}")
+        keys += [f"{p}b:{cust}", f"{p}pay:{payment_id}", f"{p}claim:{payment_id}"]
         args: list[str | int] = [
             repr(facts.ts),
             repr(facts.amount),
@@ -177,8 +181,12 @@ class RedisStore:
             repr(facts.ts - budget_window_s),
             self._ttl.customer,
             self._ttl.bucket,
+            CLAIM_TTL_S,
         ]
-        raw, terminal, merchant, recent = await self._observe(keys=keys, args=args)
+        answer = await self._observe(keys=keys, args=args)
+        if answer == 0:
+            return None
+        raw, terminal, merchant, recent = answer
         before = Snapshot(_customer(raw), _entity(terminal), _entity(merchant))
         return Observation(features=compute(facts, before), recent_challenges=int(recent))
 

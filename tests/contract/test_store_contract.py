@@ -30,6 +30,7 @@ from friction.records import (
     DialogueRecord,
     LabelUpdate,
     Mark,
+    Observation,
     PaymentRecord,
     Preferences,
     ReviewRecord,
@@ -55,6 +56,13 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         adapter = RedisStore.from_url(url, prefix=f"test:{uuid.uuid4().hex[:12]}:")
     yield adapter
     await adapter.close()
+
+
+async def observe(store: Store, facts: PaymentFacts, window: float) -> Observation:
+    """Observe a payment under a fresh id: the claim must be granted."""
+    observation = await store.observe(facts, window, f"pay_{uuid.uuid4().hex}")
+    assert observation is not None
+    return observation
 
 
 def same_vector(got: list[float], want: list[float]) -> bool:
@@ -90,7 +98,7 @@ async def test_observe_matches_feature_book_over_a_random_stream(store: Store) -
     window = 3 * DAY
     seen: list[PaymentFacts] = []
     for facts in random_stream(rng, 160):
-        observed = await store.observe(facts, window)
+        observed = await observe(store, facts, window)
         assert same_vector(observed.features, book.observe(facts)), facts
         horizon = facts.ts - window
         want = sum(1 for t in challenges.get(facts.customer_id, []) if t > horizon)
@@ -116,9 +124,22 @@ async def test_budget_counts_challenges_within_the_rolling_window(store: Store) 
         await store.commit(Change(challenge=("cus_1", ts)))
     await store.commit(Change(challenge=("cus_other", T0 - 60)))
     facts = PaymentFacts(T0, 100.0, "cus_1", "mer_1", "ter_1", "ter_1", "ecom")
-    assert (await store.observe(facts, WEEK)).recent_challenges == 2
-    assert (await store.observe(facts, DAY)).recent_challenges == 1
-    assert (await store.observe(facts, 30 * DAY)).recent_challenges == 3
+    assert (await observe(store, facts, WEEK)).recent_challenges == 2
+    assert (await observe(store, facts, DAY)).recent_challenges == 1
+    assert (await observe(store, facts, 30 * DAY)).recent_challenges == 3
+
+
+async def test_a_payment_is_observed_once_even_when_asked_twice(store: Store) -> None:
+    """The claim: a twin request (any replica) gets ``None`` and records nothing."""
+    book = FeatureBook()
+    first = PaymentFacts(T0, 50.0, "cus_1", "mer_1", "ter_1", "cp_1", "ecom")
+    claimed = await store.observe(first, WEEK, "pay_twin")
+    assert claimed is not None and same_vector(claimed.features, book.observe(first))
+    assert await store.observe(first, WEEK, "pay_twin") is None  # claimed, not yet decided
+    await store.commit(Change(payment=("pay_twin", payment_record("pay_twin"))))
+    assert await store.observe(first, WEEK, "pay_twin") is None  # decided: never again
+    later = PaymentFacts(T0 + 60, 50.0, "cus_1", "mer_1", "ter_1", "cp_1", "ecom")
+    assert same_vector((await observe(store, later, WEEK)).features, book.observe(later))
 
 
 def payment_record(payment_id: str, customer_id: str = "cus_1") -> PaymentRecord:
@@ -258,10 +279,10 @@ async def test_pending_and_ack_drain_the_outbox_in_order(store: Store) -> None:
 
 async def test_label_changes_terminal_and_merchant_risk(store: Store) -> None:
     facts = PaymentFacts(T0, 50.0, "cus_1", "mer_1", "ter_1", "cp_1", "pos")
-    before = await store.observe(facts, WEEK)
+    before = await observe(store, facts, WEEK)
     await store.commit(Change(labels=[LabelUpdate("mer_1", "ter_1", facts.day, True)]))
     later = PaymentFacts(T0 + 60, 50.0, "cus_2", "mer_1", "ter_1", "cp_2", "pos")
-    after = await store.observe(later, WEEK)
+    after = await observe(store, later, WEEK)
     names = dict(zip(FEATURE_NAMES, after.features, strict=True))
     assert math.isnan(dict(zip(FEATURE_NAMES, before.features, strict=True))["terminal_risk_30d"])
     assert names["terminal_risk_30d"] == 1.0
@@ -273,7 +294,7 @@ async def test_history_cap_holds_for_a_busy_customer(store: Store) -> None:
     book = FeatureBook()
     for i in range(420):  # more than HISTORY_CAP payments inside 30 days
         facts = PaymentFacts(T0 + i * 61.7, 10.0 + i % 13, "cus_1", "mer_1", "ter_1", "cp", "ecom")
-        observed = await store.observe(facts, WEEK)
+        observed = await observe(store, facts, WEEK)
     assert same_vector(observed.features, book_replay(book, 420))
     assert observed.features[FEATURE_NAMES.index("cust_count_1d")] == 400 + 1
 
@@ -283,7 +304,7 @@ async def test_counterparties_are_forgotten_after_180_days(store: Store) -> None
     steps = [(0.0, "cp_x"), (180 * DAY + 12 * 3600, "cp_y"), (180 * DAY + 13 * 3600, "cp_x")]
     for offset, counterparty in steps:
         facts = PaymentFacts(T0 + offset, 20.0, "cus_1", "mer_1", counterparty, counterparty, "p2p")
-        observed = await store.observe(facts, WEEK)
+        observed = await observe(store, facts, WEEK)
         assert same_vector(observed.features, book.observe(facts))
     assert observed.features[FEATURE_NAMES.index("first_counterparty")] == 1.0
 
@@ -413,10 +434,10 @@ async def test_redis_observe_is_one_round_trip(redis_url: str) -> None:
     store = RedisStore(Redis(connection_pool=pool), prefix=f"rt:{uuid.uuid4().hex[:8]}:")
     try:
         facts = PaymentFacts(T0, 5.0, "cus_1", "mer_1", "ter_1", "cp", "ecom")
-        await store.observe(facts, WEEK)  # connects, may load the script (NOSCRIPT)
+        await observe(store, facts, WEEK)  # connects, may load the script (NOSCRIPT)
         for i in range(1, 6):
             CountingConnection.sent = 0
-            await store.observe(PaymentFacts(T0 + i, 5.0, "cus_1", "m", "t", "cp", "ecom"), WEEK)
+            await observe(store, PaymentFacts(T0 + i, 5.0, "cus_1", "m", "t", "cp", "ecom"), WEEK)
             assert CountingConnection.sent == 1
     finally:
         await store.close()
@@ -450,7 +471,7 @@ async def test_redis_store_recovers_after_a_server_restart(redis_server: ServerP
         with contextlib.suppress(StoreUnavailable):
             await store.get_payment("pay_r")
         facts = PaymentFacts(T0, 5.0, "cus_r", "mer_1", "ter_1", "cp", "ecom")
-        assert len((await store.observe(facts, WEEK)).features) == len(FEATURE_NAMES)
+        assert len((await observe(store, facts, WEEK)).features) == len(FEATURE_NAMES)
         assert await store.get_payment("pay_r") == payment_record("pay_r")
     finally:
         await store.close()
@@ -466,7 +487,7 @@ async def test_erasure_scrubs_one_customer_and_keeps_decisions_under_a_pseudonym
         update={"customer_id": "cus_2", "phone": other}
     )
     future = T0 + 30 * DAY
-    await store.observe(PaymentFacts(T0, 5.0, "cus_1", "mer_1", "ter_1", "cp", "ecom"), WEEK)
+    await observe(store, PaymentFacts(T0, 5.0, "cus_1", "mer_1", "ter_1", "cp", "ecom"), WEEK)
     await store.commit(
         Change(
             payment=("pay_e1", payment_record("pay_e1", "cus_1")),
@@ -498,8 +519,8 @@ async def test_erasure_scrubs_one_customer_and_keeps_decisions_under_a_pseudonym
     for kind, key in [("sms_opt_out", phone), ("trusted_counterparty", "cus_1:mer_1"),
                       ("contestable_decline", "+447700900555")]:  # fmt: skip
         assert not await store.get_mark(kind, key, T0)
-    again = await store.observe(
-        PaymentFacts(T0 + 1, 5.0, "cus_1", "mer_1", "ter_2", "cp", "ecom"), WEEK
+    again = await observe(
+        store, PaymentFacts(T0 + 1, 5.0, "cus_1", "mer_1", "ter_2", "cp", "ecom"), WEEK
     )
     assert again.recent_challenges == 0  # budget and history are gone
     # the other customer is untouched

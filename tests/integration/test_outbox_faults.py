@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 from friction.keys import STORE
+from friction.ports import CLAIM_TTL_S
 from friction.settings import Settings
 from friction.training.dataset import read_lines
 from tests.conftest import Client
@@ -281,8 +282,13 @@ async def test_sigkilled_publisher_loses_no_event_and_duplicates_dedupe(
                 if chunk == 0:
                     await cuttable_broker.restore()
             await load
-        missing = [b for b in bodies if b["payment_id"] not in ok]
-        await score_all(session, service.url, missing, ok)  # the gateway retries (idempotent)
+        deadline = time.monotonic() + CLAIM_TTL_S + 10
+        while len(ok) < len(bodies) and time.monotonic() < deadline:
+            # The gateway retries (idempotent); a payment whose request died with a kill
+            # stays claimed for CLAIM_TTL_S and answers 409 in_progress until then.
+            missing = [b for b in bodies if b["payment_id"] not in ok]
+            await score_all(session, service.url, missing, ok)
+            await asyncio.sleep(0 if len(ok) == len(bodies) else 1)
         deadline = time.monotonic() + 30
         while await redis.xlen("friction:outbox") and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
