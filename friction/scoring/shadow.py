@@ -6,8 +6,9 @@ exact vector the champion saw, its score logged in the decision event beside the
 champion's, it can be compared on live payments once their labels mature, before
 anybody promotes it.
 
-Cost: one more compiled tree walk without contributions, a few µs beside the
-champion's (figures in ``docs/decisions.md``, measured by ``loadtest/bench_model.py``).
+Cost: about one more compiled tree walk (no contributions) per payment, i.e. the
+champion's model stage roughly doubles while the request stays within ~2 % of its
+budget (figures in ``docs/decisions.md``, measured by ``loadtest/bench_model.py``).
 
 A challenger that cannot be loaded (pruned from the registry, trained on other features,
 corrupt) is skipped with a warning at start-up: it is an experiment whose absence costs
@@ -48,7 +49,4 @@ def shadow_score(model: Model | None, vector: Sequence[float]) -> ShadowScore | 
     """The challenger's score of ``vector`` for the decision event; None without a challenger."""
     if model is None:
         return None
-    # model_construct: both values are ours, validation would double the cost (~1 µs).
-    return ShadowScore.model_construct(
-        model_version=model.version, score=round(model.predict(vector), 6)
-    )
+    return ShadowScore(model_version=model.version, score=round(model.predict(vector), 6))
