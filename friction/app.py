@@ -43,6 +43,7 @@ from friction.routes import ROUTES, add_routes
 from friction.scoring.degraded import SpillJournal
 from friction.scoring.hotswap import watch_champion
 from friction.scoring.service import ModelSlot, Scorer
+from friction.scoring.shadow import load_shadow
 from friction.settings import Settings
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_store import RedisStore
@@ -136,7 +137,9 @@ def _finished(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    slot = ModelSlot(load_model(settings.models_dir))
+    slot = ModelSlot(
+        load_model(settings.models_dir), load_shadow(settings.models_dir, settings.shadow_model)
+    )
     store = open_store(settings)
     bus = open_bus(settings)
     relay = OutboxRelay(store, bus)

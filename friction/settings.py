@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     """Model registry folder; the champion named in ``models/CHAMPION`` is served."""
     model_check_seconds: float = Field(5.0, gt=0)
     """How often the registry is checked for a newly promoted champion (hot swap)."""
+    shadow_model: str = ""
+    """A registry version scored beside the champion on every payment, its score logged in the
+    decision event and never acted on (empty = none); one that fails to load is skipped with a
+    warning at start-up, never a failed request."""
 
     # --- Policy ----------------------------------------------------------------
     challenge_at: float = Field(0.08, ge=0.0, le=1.0)

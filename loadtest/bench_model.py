@@ -1,5 +1,9 @@
 """Single-payment model cost: xgboost ``inplace_predict`` vs friction's evaluator.
 
+The last row adds a shadow challenger (a second copy of the model, as the service runs it
+with ``FRICTION_SHADOW_MODEL``) to the champion's score and reasons: its cost is the
+difference between the last two rows.
+
     .venv/bin/python loadtest/bench_model.py [--models models] [--rounds 20000]
 
 Scores the champion of ``--models`` if there is one, else a model trained here on
@@ -28,6 +32,7 @@ from rich.table import Table
 from friction.scoring.explain import explain
 from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.model import Model
+from friction.scoring.shadow import shadow_score
 from friction.training.registry import champion_version, load_model
 
 
@@ -72,6 +77,7 @@ def measure(model: Model, rounds: int) -> dict[str, float]:
     booster.load_model(bytearray(model.to_json()))
     booster.set_param({"nthread": 1})
     slow_rounds = max(200, rounds // 50)
+    shadow = Model(model.to_json(), version="shadow", feature_names=model.feature_names)
     return {
         "xgboost_inplace_predict": per_call_us(
             lambda a: booster.inplace_predict(a, missing=math.nan), arrays, slow_rounds
@@ -80,6 +86,11 @@ def measure(model: Model, rounds: int) -> dict[str, float]:
         "friction_explain_contributions": per_call_us(model.explain, rows, rounds),
         "friction_predict_plus_reasons": per_call_us(
             lambda row: explain(model, row, low_risk_below=0.0), rows, rounds
+        ),
+        "friction_predict_plus_reasons_plus_shadow": per_call_us(
+            lambda row: (explain(model, row, low_risk_below=0.0), shadow_score(shadow, row)),
+            rows,
+            rounds,
         ),
     }
 
@@ -100,6 +111,11 @@ def report(model: Model, figures: dict[str, float], console: Console) -> dict[st
         "us": {k: round(v, 3) for k, v in figures.items()},
         "speedup_vs_xgboost": {k: round(base / v, 2) for k, v in figures.items()},
         "within_20us": figures["friction_predict_plus_reasons"] <= 20.0,
+        "shadow_added_us": round(
+            figures["friction_predict_plus_reasons_plus_shadow"]
+            - figures["friction_predict_plus_reasons"],
+            3,
+        ),
     }
 
 

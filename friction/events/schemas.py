@@ -35,6 +35,15 @@ class EventBase(BaseModel):
     payment_id: str
 
 
+class ShadowScore(BaseModel):
+    """A challenger's score of the same feature vector: logged, never acted on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_version: str
+    score: float
+
+
 class DecisionEvent(EventBase):
     """A scoring decision with the exact feature vector the model saw."""
 
@@ -56,6 +65,8 @@ class DecisionEvent(EventBase):
     expected_loss_minor: float = 0.0
     friction_cost_minor: float = 0.0
     degraded: bool = False
+    shadow: ShadowScore | None = None
+    """The shadow challenger's score (``FRICTION_SHADOW_MODEL``); None when none is set."""
 
 
 class DialogueEvent(EventBase):

@@ -46,6 +46,7 @@ from friction.scoring.facts import facts_of
 from friction.scoring.features import PaymentFacts
 from friction.scoring.model import Model
 from friction.scoring.policy import Action, PolicyInput, choose
+from friction.scoring.shadow import shadow_score
 from friction.settings import Settings
 from friction.tenancy import DEFAULT_TENANT, payment_key
 
@@ -65,10 +66,14 @@ DEGRADED_MEMORY = 100_000
 
 
 class ModelSlot:
-    """Holds the model being served; swapping it is one attribute assignment."""
+    """Holds the model being served; swapping it is one attribute assignment.
 
-    def __init__(self, model: Model) -> None:
+    ``shadow`` is the challenger scored beside it and logged, never acted on.
+    """
+
+    def __init__(self, model: Model, shadow: Model | None = None) -> None:
         self.model = model
+        self.shadow = shadow
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +328,7 @@ class Scorer:
             expected_loss_minor=scored.action.expected_loss,
             friction_cost_minor=scored.action.friction_cost,
             degraded=scored.degraded,
+            shadow=shadow_score(self._slot.shadow, scored.vector),
         )
 
     async def _commit(

@@ -49,6 +49,13 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--metric", choices=["ap", "auc"], default="ap", help="promotion metric")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="boost on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786) "
+        "with xgboost.dask: same features, parameters, model card and promotion gate; "
+        "needs the dask extra (pip install 'friction[dask]')",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=_run)  # fmt: skip
 
@@ -63,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         TrainOptions(
             data=args.data, models_dir=args.models, rounds=args.rounds, max_depth=args.max_depth,
             label_delay_days=args.label_delay_days, promote=args.promote, metric=args.metric,
-            seed=args.seed, progress=not args.no_progress,
+            seed=args.seed, progress=not args.no_progress, dask_scheduler=args.dask_scheduler,
         )
     )  # fmt: skip
     table = Table(title=f"model {result.card.version}")

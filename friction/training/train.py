@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from friction.errors import NoModel
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
+from friction.training.boosting import boosting
 from friction.training.dataset import Dataset, build_dataset, read_lines
 from friction.training.metrics import average_precision, roc_auc
 from friction.training.registry import (
@@ -52,6 +53,8 @@ class TrainOptions:
     metric: Literal["ap", "auc"] = "ap"
     seed: int = 0
     progress: bool = False
+    dask_scheduler: str | None = None
+    """Address of a Dask scheduler to boost on (``xgboost.dask``); None: in this process."""
 
 
 @dataclass
@@ -87,6 +90,7 @@ def fit_and_register(
     Shared by every source of training rows (a simulated stream, the production sink).
     """
     train_rows, test_rows = _time_split(dataset.ts, options.test_share)
+    params = {**params, "boosted_on": "dask" if options.dask_scheduler else "local"}
     booster = _fit(dataset, train_rows, options)
     scores = booster.inplace_predict(dataset.X[test_rows])
     metrics = _metrics(dataset.y[test_rows], np.asarray(scores))
@@ -131,29 +135,10 @@ def _fit(dataset: Dataset, rows: NDArray[np.bool_], options: TrainOptions) -> xg
         "seed": options.seed,
         "nthread": 2,
     }
-    dfit = xgb.DMatrix(X[fit_rows], label=y[fit_rows], feature_names=list(FEATURE_NAMES))
-    dval = xgb.DMatrix(X[val_rows], label=y[val_rows], feature_names=list(FEATURE_NAMES))
-    with progress_bar("early stopping", options.rounds, options.progress) as advance:
-        probe = xgb.train(
-            params, dfit, options.rounds, evals=[(dval, "validation")],
-            early_stopping_rounds=40, verbose_eval=False, callbacks=[_Advance(advance)],
-        )  # fmt: skip
-    rounds = max(10, probe.best_iteration + 1)
-    dall = xgb.DMatrix(X, label=y, feature_names=list(FEATURE_NAMES))
-    with progress_bar("training", rounds, options.progress) as advance:
-        return xgb.train(params, dall, rounds, verbose_eval=False, callbacks=[_Advance(advance)])
-
-
-class _Advance(xgb.callback.TrainingCallback):
-    """Moves a progress bar one step per boosting round."""
-
-    def __init__(self, advance: Callable[[float], None]) -> None:
-        super().__init__()
-        self._advance = advance
-
-    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        self._advance(1)
-        return False
+    with boosting(options.dask_scheduler, options.progress) as boost:
+        fit, val = (X[fit_rows], y[fit_rows]), (X[val_rows], y[val_rows])
+        probe = boost(params, fit, options.rounds, val)
+        return boost(params, (X, y), max(10, probe.best_iteration + 1), None)
 
 
 def _metrics(y: NDArray[np.int8], scores: NDArray[np.floating]) -> dict[str, float]:

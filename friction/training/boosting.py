@@ -1,0 +1,80 @@
+"""Where the boosting rounds run: in this process, or on a Dask cluster.
+
+``friction train`` decides *what* to fit (rows, parameters, early stopping, the
+registry); a ``Boost`` only runs the rounds. Keeping that seam this narrow is what
+makes a model trained on a cluster the same kind of model as a local one: same
+features, same parameters, same card, same promotion gate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+from numpy.typing import NDArray
+
+from friction.progress import progress_bar
+from friction.scoring.features import FEATURE_NAMES
+
+Rows = tuple[NDArray[np.float64], NDArray[np.int8]]
+"""A feature matrix and its 0/1 labels."""
+
+Boost = Callable[[dict[str, Any], Rows, int, Rows | None], xgb.Booster]
+"""``boost(params, train, rounds, validation)``: a booster of at most ``rounds`` rounds;
+with validation rows it stops ``EARLY_STOPPING`` rounds after their best AUC-PR."""
+
+EARLY_STOPPING = 40
+
+
+@contextlib.contextmanager
+def boosting(dask_scheduler: str | None, progress: bool) -> Iterator[Boost]:
+    """A local ``Boost``, or one on the Dask scheduler at ``dask_scheduler`` (connected once)."""
+    if dask_scheduler is None:
+        yield _local(progress)
+        return
+    try:
+        from friction.training.distributed import dask_boosting
+    except ImportError as error:
+        raise ImportError(
+            f"--dask-scheduler needs dask[distributed] ({error.name} is missing): "
+            "pip install 'friction[dask]'"
+        ) from error
+    with dask_boosting(dask_scheduler) as boost:
+        yield boost
+
+
+def _local(progress: bool) -> Boost:
+    """Rounds in this process, with a progress bar."""
+
+    def boost(
+        params: dict[str, Any], train: Rows, rounds: int, validation: Rows | None
+    ) -> xgb.Booster:
+        evals = [] if validation is None else [(_matrix(validation), "validation")]
+        stage = "early stopping" if evals else "training"
+        with progress_bar(stage, rounds, progress) as advance:
+            return xgb.train(
+                params, _matrix(train), rounds, evals=evals, verbose_eval=False,
+                early_stopping_rounds=EARLY_STOPPING if evals else None,
+                callbacks=[_Advance(advance)],
+            )  # fmt: skip
+
+    return boost
+
+
+def _matrix(rows: Rows) -> xgb.DMatrix:
+    return xgb.DMatrix(rows[0], label=rows[1], feature_names=list(FEATURE_NAMES))
+
+
+class _Advance(xgb.callback.TrainingCallback):
+    """Moves a progress bar one step per boosting round."""
+
+    def __init__(self, advance: Callable[[float], None]) -> None:
+        super().__init__()
+        self._advance = advance
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        self._advance(1)
+        return False
