@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from friction import __version__
+from friction.errors import MissingExtra
 from friction.settings import Settings
 
 
@@ -132,4 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except MissingExtra as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2

@@ -15,7 +15,8 @@
     ├── ModelError (500)             a model file the fast evaluator cannot serve exactly
     ├── FlowError (500)              a dialogue flow file is invalid (refused at start-up)
     ├── TemplateError (500)          a message template is missing or unsafe (start-up)
-    └── PhoneRangeExhausted (500)    the simulator ran out of fictional phone numbers
+    ├── PhoneRangeExhausted (500)    the simulator ran out of fictional phone numbers
+    └── MissingExtra (500)           an optional dependency is not installed (CLI: exit 2)
 
 The HTTP mapping lives in one middleware (``friction.api.middleware``).
 """
@@ -116,3 +117,7 @@ class TemplateError(FrictionError):
 
 class PhoneRangeExhausted(FrictionError):
     """More customers than fictional numbers: the simulator refuses rather than invent real ones."""
+
+
+class MissingExtra(FrictionError):
+    """An option needs an optional extra that is not installed; the message says which."""

@@ -16,6 +16,7 @@ import numpy as np
 import xgboost as xgb
 from numpy.typing import NDArray
 
+from friction.errors import MissingExtra
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
 
@@ -38,7 +39,7 @@ def boosting(dask_scheduler: str | None, progress: bool) -> Iterator[Boost]:
     try:
         from friction.training.distributed import dask_boosting
     except ImportError as error:
-        raise ImportError(
+        raise MissingExtra(
             f"--dask-scheduler needs dask[distributed] ({error.name} is missing): "
             "pip install 'friction[dask]'"
         ) from error
