@@ -81,7 +81,7 @@ def build_app(settings: Settings) -> web.Application:
 def open_store(settings: Settings) -> Store:
     """The store adapter named by ``settings.store``."""
     if settings.store == "embedded":
-        return EmbeddedStore(settings.store_path)
+        return EmbeddedStore(settings.store_path, settings.embedded_working_set)
     if settings.store.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore.from_url(settings.store, timeout_s=settings.store_timeout_seconds)
     raise ValueError(f"unknown FRICTION_STORE {settings.store!r}; use 'embedded' or redis://…")

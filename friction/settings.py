@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     """``embedded`` (SQLite file in data_dir) or ``redis://host:port/db``."""
     bus: str = "file"
     """``file`` (JSON-lines event log in data_dir) or ``kafka://host:port``."""
+    embedded_working_set: int = Field(200_000, ge=1_000)
+    """Customers (and terminals, merchants) whose feature state the embedded store keeps in
+    memory; beyond it the earliest loaded are dropped and read from SQLite on next use."""
     store_timeout_seconds: float = Field(0.25, gt=0)
     """Longest wait for the store on the scoring path before deciding in degraded mode."""
     twin_wait_seconds: float = Field(1.0, gt=0)

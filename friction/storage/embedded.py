@@ -14,6 +14,7 @@ a handful of microseconds of SQLite work with no waiting on a network.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -87,7 +88,7 @@ _SWEEP_MARKS = (
 class EmbeddedStore:
     """The ``Store`` port on SQLite, for one process on one machine."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, working_set: int = 200_000) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -97,6 +98,7 @@ class EmbeddedStore:
         self._db.executescript(_SCHEMA)
         self._book = FeatureBook()
         self._budgets: dict[str, list[float]] = {}
+        self._working_set = working_set  # per kind of state; the rest stays on disk only
         self._dirty: set[tuple[str, str]] = set()
         self._rows: list[tuple[str, str, bytes]] = []
         self._deletes: list[tuple[str, str]] = []
@@ -237,6 +239,20 @@ class EmbeddedStore:
             return
         if done is not None:
             done.set_result(None)
+        self._bound_working_set()
+
+    def _bound_working_set(self) -> None:
+        """Forget the earliest-loaded states beyond the cap; they are reloaded on next use.
+
+        Safe right after a flush only: every state is then on disk, nothing is dirty.
+        A quarter more than the excess goes at once so that this runs rarely.
+        """
+        book = self._book
+        for cache in (book.customers, book.terminals, book.merchants, self._budgets):
+            excess = len(cache) - self._working_set
+            if excess > 0:
+                for key in list(itertools.islice(cache, excess + self._working_set // 4)):
+                    del cache[key]
 
     # --- Outbox -------------------------------------------------------------
     async def pending(self, limit: int) -> list[OutboxEntry]:
