@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # --- Dialogues ---------------------------------------------------------------
     dialogue_ttl_seconds: float = Field(600.0, gt=0)
     """How long a customer has to answer a challenge."""
+    prompt_refresh_seconds: float = Field(3.0, gt=0)
+    """An open in-app stream re-reads its prompts this often (a prompt opened on another
+    replica wakes no listener here) and otherwise sends a keep-alive comment."""
     no_answer_verdict: Verdict = "blocked"
     """Verdict when a dialogue expires unanswered."""
     default_channels: Annotated[list[ChannelName], NoDecode] = ["console"]

@@ -5,17 +5,21 @@ client goes away; at shutdown it waits for running handlers (60 s by default)
 before closing. So every open stream is registered on the app, and the
 ``on_shutdown`` hook installed by :func:`setup_streams` wakes them all to return:
 a restart must not wait for phones to hang up.
+
+A prompt opened on another replica wakes no listener here, so each stream also
+re-reads the customer's prompts every ``prompt_refresh_seconds`` and sends them
+when they differ from what it last sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiohttp import web
 
 from friction.dialogue.engine import DialogueEngine
-
-KEEPALIVE_SECONDS = 15.0
+from friction.keys import SETTINGS
 
 
 class Streams:
@@ -58,19 +62,22 @@ async def stream_prompts(
     )
     await response.prepare(request)
     streams = request.app[STREAMS]
+    refresh = request.app[SETTINGS].prompt_refresh_seconds
     changed = engine.hub.listen_customer(customer_id)
     streams.open.add(changed)
+    sent = None
     try:
         while not streams.closing:
             changed.clear()
             found = await engine.prompts_for(customer_id)
             data = "[" + ",".join(p.model_dump_json() for p in found) + "]"
-            await response.write(f"event: prompts\ndata: {data}\n\n".encode())
-            while not changed.is_set():
-                try:
-                    await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
+            if data != sent:
+                await response.write(f"event: prompts\ndata: {data}\n\n".encode())
+                sent = data
+            else:
+                await response.write(b": keep-alive\n\n")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), refresh)
     except ConnectionResetError:
         pass  # the app went away; nothing to clean but the listener
     finally:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import aiohttp
+import pytest
 
 from friction.events.file_bus import read_events
 from friction.settings import Settings
@@ -161,3 +166,33 @@ async def test_chargeback_label_is_accepted_and_published(
     await client.close()
     labels = list(read_events(settings.event_log_dir, "labels"))
     assert [(e.payment_id, e.label) for e in labels] == [("pay_loop_20", "fraud")]
+
+
+async def next_prompts(stream: aiohttp.StreamReader) -> list[dict[str, Any]]:
+    """The data of the next ``prompts`` event on an SSE stream (comments skipped)."""
+    event = ""
+    while True:
+        line = (await stream.readline()).decode().rstrip("\n")
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event == "prompts":
+            found: list[dict[str, Any]] = json.loads(line.removeprefix("data: "))
+            return found
+
+
+@pytest.mark.redis
+async def test_a_prompt_opened_on_one_replica_reaches_a_stream_on_another(
+    make_settings: Callable[..., Settings], start_app: StartApp, redis_url: str
+) -> None:
+    settings = make_settings(challenge_at=0.0, store=redis_url, prompt_refresh_seconds=0.2)
+    scorer, app_side = await start_app(settings), await start_app(settings)
+    unique = uuid.uuid4().hex[:8]  # the session's Redis is shared with other tests
+    body = payment(7, payment_id=f"pay_sse_{unique}")
+    body["customer"]["id"] = customer = f"cus_sse_{unique}"
+    headers = {"Accept": "text/event-stream"}
+    async with app_side.get(f"/v1/customers/{customer}/prompts", headers=headers) as stream:
+        assert await asyncio.wait_for(next_prompts(stream.content), 5) == []
+        scored = await (await scorer.post("/v1/score", json=body)).json()  # other replica
+        assert scored["decision"] == "challenge", scored
+        prompts = await asyncio.wait_for(next_prompts(stream.content), 5)
+    assert [p["dialogue_id"] for p in prompts] == [scored["dialogue"]["id"]]
