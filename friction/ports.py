@@ -85,7 +85,9 @@ class UnitOfWork(Protocol):
 
 
 class Outbox(Protocol):
-    async def pending(self, limit: int) -> list[OutboxEntry]: ...
+    async def pending(self, limit: int) -> list[OutboxEntry]:
+        """The oldest events to publish, or none while another relay holds the outbox."""
+        ...
 
     async def ack(self, seqs: Sequence[int]) -> None: ...
 

@@ -147,3 +147,19 @@ for i = 0, n_marks - 1 do
 end
 return 0
 """
+
+# KEYS: outbox, lease. ARGV: this relay's token, lease ms, limit.
+# One relay at a time reads the outbox (two would publish every event twice): the holder
+# renews the lease with each read; a relay that dies loses it after ``lease ms``.
+PENDING_LUA = """
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return {} end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[3])
+"""
+
+# KEYS: lease. ARGV: this relay's token. Deletes the lease only if this relay holds it.
+RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""

@@ -25,6 +25,7 @@ Keys (``prefix`` defaults to ``friction:``) and why each lives as long as it doe
     open          hash of open dialogues          TTL 180 d, refreshed by every dialogue write
     outbox        stream "0-<seq>" -> event       TTL 180 d, refreshed by every event added (it
                   lapses only after 180 idle days; the relay drains it within seconds)
+    outbox:lease  token of the one relay reading the outbox    TTL 5 s, renewed by each read
     outbox:seq    sequence counter                TTL 180 d, refreshed with the outbox (they
                   lapse together, so a new sequence never starts below a live stream)
 
@@ -38,10 +39,12 @@ so the script needs a single Redis primary (not Cluster): see docs/decisions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -50,7 +53,7 @@ import orjson
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from friction.aio import cancelled
@@ -81,7 +84,7 @@ from friction.scoring.features import (
 )
 from friction.storage.erasure import Erased
 from friction.storage.redis_erasure import erase
-from friction.storage.redis_scripts import COMMIT_LUA, OBSERVE_LUA
+from friction.storage.redis_scripts import COMMIT_LUA, OBSERVE_LUA, PENDING_LUA, RELEASE_LUA
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
 
 T = TypeVar("T")
@@ -93,6 +96,9 @@ _BUCKET_INDEX = {b"n": 0, b"f": 1, b"g": 2}
 BUDGET_KEEP = 50
 
 MARK_GRACE_S = int(DAY)
+OUTBOX_LEASE_MS = 5_000
+"""Far longer than one publish, so a batch is never read by two relays; short, so events wait
+at most this long after their relay died (a clean shutdown hands the lease back at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +153,9 @@ class RedisStore:
         self._ttl = ttls or KeyTtls()
         self._observe = redis.register_script(OBSERVE_LUA)
         self._commit = redis.register_script(COMMIT_LUA)
+        self._pending = redis.register_script(PENDING_LUA)
+        self._release = redis.register_script(RELEASE_LUA)
+        self._relay_token = uuid.uuid4().hex
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "friction:", timeout_s: float = 0.5) -> RedisStore:
@@ -295,19 +304,25 @@ class RedisStore:
 
     # --- Outbox -------------------------------------------------------------
     async def pending(self, limit: int) -> list[OutboxEntry]:
-        """Oldest unacknowledged events first; the stream ID ``0-<seq>`` carries the order."""
-        reply = await self._redis.xrange(f"{self._p}outbox", count=limit)
-        rows = cast(list[tuple[bytes, dict[bytes, bytes]]], reply or [])  # decode_responses=False
-        return [OutboxEntry(_seq(row_id), _EVENT.validate_json(f[b"e"])) for row_id, f in rows]
+        """Oldest unacknowledged events first; the stream ID ``0-<seq>`` carries the order.
+
+        Empty while another relay (another replica or worker) holds the outbox lease.
+        """
+        keys = [f"{self._p}outbox", f"{self._p}outbox:lease"]
+        reply = await self._pending(keys=keys, args=[self._relay_token, OUTBOX_LEASE_MS, limit])
+        rows = cast(list[tuple[bytes, list[bytes]]], reply)  # [id, [b"e", event JSON]]
+        return [OutboxEntry(_seq(row_id), _EVENT.validate_json(f[1])) for row_id, f in rows]
 
     async def ack(self, seqs: Sequence[int]) -> None:
         if seqs:
             await self._redis.xdel(f"{self._p}outbox", *[f"0-{s}" for s in seqs])
 
     async def close(self) -> None:
-        """Close the pool; a connection left half-open by a dead server must not hang shutdown."""
+        """Hand back the outbox lease, close the pool; a dead server must not hang shutdown."""
         try:
             async with asyncio.timeout(CLOSE_SECONDS):
+                with contextlib.suppress(RedisError, OSError):
+                    await self._release(keys=[f"{self._p}outbox:lease"], args=[self._relay_token])
                 await self._redis.aclose()
         except TimeoutError:
             log.warning("redis connections did not close within %.0fs; abandoned", CLOSE_SECONDS)

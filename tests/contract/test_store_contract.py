@@ -541,3 +541,31 @@ async def test_sweep_deletes_what_is_past_retention(store: Store) -> None:
         assert deleted == 0  # TTLs (checked over every key in tests/integration/test_erasure)
     else:
         assert deleted == 1 and await store.get_payment("pay_old") is None
+
+
+@pytest.mark.redis
+async def test_redis_outbox_is_read_by_one_relay_at_a_time(redis_url: str) -> None:
+    """Two replicas' relays on one outbox: only the lease holder sees events (no twin
+    publishing); when the holder stops reading, the lease lapses and the other takes over."""
+    prefix = f"lease:{uuid.uuid4().hex[:8]}:"
+    first, second = (RedisStore.from_url(redis_url, prefix=prefix) for _ in range(2))
+    raw = Redis.from_url(redis_url)
+    try:
+        await first.commit(Change(events=[decision_event("pay_l1"), decision_event("pay_l2")]))
+        assert len(await first.pending(10)) == 2
+        assert await second.pending(10) == []  # held by the first relay
+        assert len(await first.pending(10)) == 2  # the holder keeps reading
+        await raw.pexpire(f"{prefix}outbox:lease", 1)  # as if the holder died long ago
+        await asyncio.sleep(0.01)
+        taken = await second.pending(10)
+        assert [e.event.payment_id for e in taken] == ["pay_l1", "pay_l2"]
+        assert await first.pending(10) == []
+        await second.ack([e.seq for e in taken])
+        assert await second.pending(10) == []
+        await second.commit(Change(events=[decision_event("pay_l3")]))
+        await second.close()  # a clean shutdown hands the lease back: no wait for its TTL
+        assert [e.event.payment_id for e in await first.pending(10)] == ["pay_l3"]
+    finally:
+        await raw.aclose()
+        await first.close()
+        await second.close()
