@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,14 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory, sim_stream: Path) -> Pa
     models = tmp_path_factory.mktemp("models")
     train(TrainOptions(data=sim_stream, models_dir=models, rounds=40, promote="always"))
     return models
+
+
+@pytest.fixture
+def registry(tmp_path: Path, models_dir: Path) -> Path:
+    """A writable copy of ``models_dir`` for tests that train, promote or add models."""
+    copy = tmp_path / "models"
+    shutil.copytree(models_dir, copy)
+    return copy
 
 
 @pytest.fixture

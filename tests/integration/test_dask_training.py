@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,10 +29,8 @@ def scheduler() -> Iterator[str]:
 
 
 def test_dask_training_registers_a_model_as_good_as_local(
-    tmp_path: Path, sim_stream: Path, models_dir: Path, scheduler: str
+    sim_stream: Path, registry: Path, scheduler: str
 ) -> None:
-    registry = tmp_path / "models"
-    shutil.copytree(models_dir, registry)
     local = champion_version(registry)  # trained in this process on the same stream and split
     argv = ["train", "--data", str(sim_stream), "--models", str(registry), "--rounds", "40"]
     assert main([*argv, "--promote", "never", "--no-progress", "--dask-scheduler", scheduler]) == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -17,14 +16,11 @@ StartApp = Callable[[Settings], Awaitable[Client]]
 
 
 async def test_promotion_is_picked_up_under_load(
-    tmp_path: Path,
     sim_stream: Path,
-    models_dir: Path,
+    registry: Path,
     make_settings: Callable[..., Settings],
     start_app: StartApp,
 ) -> None:
-    registry = tmp_path / "models"
-    shutil.copytree(models_dir, registry)
     old = champion_version(registry)
     candidate = train(
         TrainOptions(data=sim_stream, models_dir=registry, rounds=20, seed=5, promote="never")

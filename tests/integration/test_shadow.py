@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import shutil
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,12 +62,10 @@ async def serve(settings: Settings, start_app: StartApp, payments: list[dict[str
 async def test_shadow_scores_are_logged_and_decisions_stay_the_champions(
     tmp_path: Path,
     sim_stream: Path,
-    models_dir: Path,
+    registry: Path,
     make_settings: Callable[..., Settings],
     start_app: StartApp,
 ) -> None:
-    registry = tmp_path / "models"
-    shutil.copytree(models_dir, registry)
     champion, shadow = champion_version(registry), save_alarmist(registry)
     challenger = load_model(registry, shadow)
     payments = [line["payment"] for line in itertools.islice(read_lines(sim_stream), PAYMENTS)]
