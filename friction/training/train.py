@@ -115,33 +115,45 @@ def _time_split(
 
 def _fit(dataset: Dataset, rows: NDArray[np.bool_], options: TrainOptions) -> xgb.Booster:
     """Early stopping on the latest fifth of the training period, then a refit on all of it."""
-    X, y, ts = dataset.X[rows], dataset.y[rows], dataset.ts[rows]
+    X, y, ts, w = dataset.X[rows], dataset.y[rows], dataset.ts[rows], dataset.weights()[rows]
     fit_rows, val_rows = _time_split(ts, 0.2)
-    params: dict[str, Any] = {
-        "objective": "binary:logistic",
-        "eval_metric": "aucpr",
-        "max_depth": options.max_depth,
-        "eta": options.learning_rate,
-        "subsample": 0.9,
-        "colsample_bytree": 0.9,
-        "min_child_weight": 2,
-        "tree_method": "hist",
-        "max_bin": 1024,
-        "base_score": 0.5,
-        "seed": options.seed,
-        "nthread": 2,
-    }
-    dfit = xgb.DMatrix(X[fit_rows], label=y[fit_rows], feature_names=list(FEATURE_NAMES))
-    dval = xgb.DMatrix(X[val_rows], label=y[val_rows], feature_names=list(FEATURE_NAMES))
+    params = booster_params(options.max_depth, options.learning_rate, options.seed)
+    dfit = matrix(X[fit_rows], y[fit_rows], w[fit_rows])
+    dval = matrix(X[val_rows], y[val_rows], w[val_rows])
     with progress_bar("early stopping", options.rounds, options.progress) as advance:
         probe = xgb.train(
             params, dfit, options.rounds, evals=[(dval, "validation")],
             early_stopping_rounds=40, verbose_eval=False, callbacks=[_Advance(advance)],
         )  # fmt: skip
     rounds = max(10, probe.best_iteration + 1)
-    dall = xgb.DMatrix(X, label=y, feature_names=list(FEATURE_NAMES))
+    dall = matrix(X, y, w)
     with progress_bar("training", rounds, options.progress) as advance:
         return xgb.train(params, dall, rounds, verbose_eval=False, callbacks=[_Advance(advance)])
+
+
+def booster_params(
+    max_depth: int, learning_rate: float, seed: int, max_bin: int = 1024
+) -> dict[str, Any]:
+    """XGBoost settings shared by ``friction train`` and ``friction loop``'s nightly retrain."""
+    return {
+        "objective": "binary:logistic",
+        "eval_metric": "aucpr",
+        "max_depth": max_depth,
+        "eta": learning_rate,
+        "subsample": 0.9,
+        "colsample_bytree": 0.9,
+        "min_child_weight": 2,
+        "tree_method": "hist",
+        "max_bin": max_bin,
+        "base_score": 0.5,
+        "seed": seed,
+        "nthread": 2,
+    }
+
+
+def matrix(X: NDArray[np.float64], y: NDArray[np.int8], weight: NDArray[np.float64]) -> xgb.DMatrix:
+    """Training rows, each weighted by 1 / propensity of the action that produced its label."""
+    return xgb.DMatrix(X, label=y, weight=weight, feature_names=list(FEATURE_NAMES))
 
 
 class _Advance(xgb.callback.TrainingCallback):
