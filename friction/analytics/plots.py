@@ -146,3 +146,24 @@ def decisions_per_day(payments: pd.DataFrame) -> Figure:
     ax.set(ylabel="payments", title="Decisions per day")
     ax.legend(fontsize="small")
     return figure
+
+
+def learning_curves(days: pd.DataFrame) -> Figure:
+    """``friction loop``: each arm's daily AP and share of fraud value stopped, promotions marked.
+
+    ``days`` has one row per arm and day: ``arm``, ``day``, ``ap``, ``fraud_value``,
+    ``fraud_value_stopped`` and ``promoted`` (a new model serves from the next day).
+    """
+    figure, (left, right) = _figure(9.0, 3.6, cols=2)
+    stopped = days["fraud_value_stopped"] / days["fraud_value"].where(days["fraud_value"] > 0)
+    for n, (arm, rows) in enumerate(days.groupby("arm", sort=True)):
+        colour = (ACCENT, GENUINE, FRAUD)[n % 3]
+        left.plot(rows["day"], rows["ap"], marker="o", color=colour, label=str(arm))
+        right.plot(rows["day"], stopped[rows.index], marker="o", color=colour, label=str(arm))
+        new = rows[rows["promoted"]]
+        left.scatter(new["day"] + 1, rows.set_index("day")["ap"].reindex(new["day"] + 1),
+                     marker="^", s=70, color=colour, zorder=3)  # fmt: skip
+    left.set(xlabel="day", ylabel="AP of the served model", title="Ranking (▲ new model)")
+    right.set(xlabel="day", ylabel="share of fraud value stopped", title="Fraud stopped")
+    left.legend(fontsize="small")
+    return figure

@@ -15,7 +15,7 @@ import numpy as np
 from friction.backtest.cases import Advance, Cases, handbook_cases
 from friction.benchmark.replay import cached_features
 from friction.benchmark.stream import DAY_SECONDS, data_files, data_hash, load_stream
-from friction.training.loop import fit_model
+from friction.training.loop_nightly import fit_model
 
 LABEL_DELAY_DAYS = 7
 

@@ -20,8 +20,8 @@ from friction.errors import MissingExtra
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
 
-Rows = tuple[NDArray[np.float64], NDArray[np.int8]]
-"""A feature matrix and its 0/1 labels."""
+Rows = tuple[NDArray[np.float64], NDArray[np.int8], NDArray[np.float64]]
+"""A feature matrix, its 0/1 labels and each row's weight (1 / propensity of its label)."""
 
 Boost = Callable[[dict[str, Any], Rows, int, Rows | None], xgb.Booster]
 """``boost(params, train, rounds, validation)``: a booster of at most ``rounds`` rounds;
@@ -53,11 +53,11 @@ def _local(progress: bool) -> Boost:
     def boost(
         params: dict[str, Any], train: Rows, rounds: int, validation: Rows | None
     ) -> xgb.Booster:
-        evals = [] if validation is None else [(_matrix(validation), "validation")]
+        evals = [] if validation is None else [(matrix(validation), "validation")]
         stage = "early stopping" if evals else "training"
         with progress_bar(stage, rounds, progress) as advance:
             return xgb.train(
-                params, _matrix(train), rounds, evals=evals, verbose_eval=False,
+                params, matrix(train), rounds, evals=evals, verbose_eval=False,
                 early_stopping_rounds=EARLY_STOPPING if evals else None,
                 callbacks=[_Advance(advance)],
             )  # fmt: skip
@@ -65,8 +65,10 @@ def _local(progress: bool) -> Boost:
     return boost
 
 
-def _matrix(rows: Rows) -> xgb.DMatrix:
-    return xgb.DMatrix(rows[0], label=rows[1], feature_names=list(FEATURE_NAMES))
+def matrix(rows: Rows) -> xgb.DMatrix:
+    """Weighted training rows named by the shared feature list."""
+    X, y, weight = rows
+    return xgb.DMatrix(X, label=y, weight=weight, feature_names=list(FEATURE_NAMES))
 
 
 class _Advance(xgb.callback.TrainingCallback):

@@ -42,6 +42,12 @@ class Dataset:
     ts: NDArray[np.float64]
     payment_ids: list[str]
     scenarios: list[str]
+    weight: NDArray[np.float64] | None = None
+    """Training weight per row, 1 / propensity of the action behind its label (None: all 1)."""
+
+    def weights(self) -> NDArray[np.float64]:
+        """The rows' training weights (1 where no propensity was recorded)."""
+        return np.ones(len(self.y)) if self.weight is None else self.weight
 
 
 class Replayer:

@@ -53,11 +53,12 @@ def dask_boosting(address: str) -> Iterator[Boost]:
 
 def _matrix(client: Client, rows: Rows, workers: int) -> Any:
     """The rows as a ``DaskDMatrix`` in one block per worker, so that every worker trains."""
-    X, y = rows
+    X, y, weight = rows
     block = max(1, math.ceil(len(y) / workers))
     return dxgb.DaskDMatrix(
         client,
         da.from_array(X, chunks=(block, -1)),
         da.from_array(y, chunks=block),
+        weight=da.from_array(weight, chunks=block),
         feature_names=list(FEATURE_NAMES),
     )

@@ -5,6 +5,10 @@ feature code), rows here carry the *exact* vector the served model saw, logged
 with the decision, so training sees what scoring saw, including degraded
 decisions and whatever feature state Redis held at the time.
 
+Weights: each row counts ``1 / propensity`` of the action behind its label (the
+label's recorded propensity, else the decision's), so payments that exploration
+asked about stand for the many it did not ask about (DESIGN §3).
+
 Maturity: a payment's truth is its latest label. ``fraud``/``genuine`` count as
 they are; a payment with no label (or only ``no_answer``, which is silence, not
 truth) counts as genuine once ``mature_days`` have passed since it happened,
@@ -73,6 +77,7 @@ def sink_dataset(directory: Path, maturity: Maturity) -> tuple[Dataset, SinkCoun
     ts: list[float] = []
     ids: list[str] = []
     origins: list[str] = []
+    weights: list[float] = []
     for row in read_rows(directory):
         counts.rows += 1
         if row.features is None or row.occurred_at is None:
@@ -86,8 +91,11 @@ def sink_dataset(directory: Path, maturity: Maturity) -> tuple[Dataset, SinkCoun
         ts.append(row.occurred_at.timestamp())
         ids.append(row.payment_id)
         origins.append(origin)
+        weights.append(1.0 / _propensity(row))
     matrix = np.array(X, dtype=np.float64).reshape(len(X), len(FEATURE_NAMES))
-    dataset = Dataset(matrix, np.array(y, dtype=np.int8), np.array(ts), ids, origins)
+    dataset = Dataset(
+        matrix, np.array(y, dtype=np.int8), np.array(ts), ids, origins, np.array(weights)
+    )
     return dataset, counts
 
 
@@ -104,6 +112,13 @@ def _target(row: SinkRow, horizon: datetime, counts: SinkCounts) -> tuple[int | 
         return 0, "matured"
     counts.immature += 1
     return None, ""
+
+
+def _propensity(row: SinkRow) -> float:
+    """The probability of the action that produced the row's label (1 when unrecorded)."""
+    chosen = row.label_propensity if row.label is not None else None
+    chosen = chosen if chosen is not None else row.propensity
+    return chosen if chosen is not None and chosen > 0 else 1.0
 
 
 def _value(value: float | None) -> float:

@@ -119,26 +119,33 @@ def _time_split(
 
 def _fit(dataset: Dataset, rows: NDArray[np.bool_], options: TrainOptions) -> xgb.Booster:
     """Early stopping on the latest fifth of the training period, then a refit on all of it."""
-    X, y, ts = dataset.X[rows], dataset.y[rows], dataset.ts[rows]
+    X, y, ts, w = dataset.X[rows], dataset.y[rows], dataset.ts[rows], dataset.weights()[rows]
     fit_rows, val_rows = _time_split(ts, 0.2)
-    params: dict[str, Any] = {
+    params = booster_params(options.max_depth, options.learning_rate, options.seed)
+    with boosting(options.dask_scheduler, options.progress) as boost:
+        fit, val = (X[fit_rows], y[fit_rows], w[fit_rows]), (X[val_rows], y[val_rows], w[val_rows])
+        probe = boost(params, fit, options.rounds, val)
+        return boost(params, (X, y, w), max(10, probe.best_iteration + 1), None)
+
+
+def booster_params(
+    max_depth: int, learning_rate: float, seed: int, max_bin: int = 1024
+) -> dict[str, Any]:
+    """XGBoost settings shared by ``friction train`` and ``friction loop``'s nightly retrain."""
+    return {
         "objective": "binary:logistic",
         "eval_metric": "aucpr",
-        "max_depth": options.max_depth,
-        "eta": options.learning_rate,
+        "max_depth": max_depth,
+        "eta": learning_rate,
         "subsample": 0.9,
         "colsample_bytree": 0.9,
         "min_child_weight": 2,
         "tree_method": "hist",
-        "max_bin": 1024,
+        "max_bin": max_bin,
         "base_score": 0.5,
-        "seed": options.seed,
+        "seed": seed,
         "nthread": 2,
     }
-    with boosting(options.dask_scheduler, options.progress) as boost:
-        fit, val = (X[fit_rows], y[fit_rows]), (X[val_rows], y[val_rows])
-        probe = boost(params, fit, options.rounds, val)
-        return boost(params, (X, y), max(10, probe.best_iteration + 1), None)
 
 
 def _metrics(y: NDArray[np.int8], scores: NDArray[np.floating]) -> dict[str, float]:
