@@ -36,7 +36,7 @@ from friction.events.outbox import OutboxRelay
 from friction.events.webhooks import VerdictWebhooks, check_callback_url
 from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, REVIEWS, SCORER, SETTINGS, STORE
 from friction.metrics import Metrics
-from friction.ports import Channel, EventBus, Store
+from friction.ports import Channel, EventBus, Quotas, Store
 from friction.privacy import sweep_forever
 from friction.review.desk import ReviewDesk
 from friction.routes import ROUTES, add_routes
@@ -96,7 +96,9 @@ def open_bus(settings: Settings) -> EventBus:
     raise ValueError(f"unknown FRICTION_BUS {settings.bus!r}; use 'file' or kafka://…")
 
 
-def open_channels(settings: Settings, hub: Hub, metrics: Metrics) -> dict[str, Channel]:
+def open_channels(
+    settings: Settings, hub: Hub, metrics: Metrics, quotas: Quotas
+) -> dict[str, Channel]:
     """Message channels available to the dialogue ladder (SMS when Twilio is configured).
 
     SMS always goes through the abuse guard: every text costs money (SMS pumping).
@@ -111,7 +113,7 @@ def open_channels(settings: Settings, hub: Hub, metrics: Metrics) -> dict[str, C
             status_callback_url=settings.public_url.rstrip("/") + "/webhooks/twilio/status",
             timeout_s=settings.twilio_timeout_seconds,
         )
-        channels["sms"] = SmsGuard(twilio, SmsLimits.from_settings(settings), metrics)
+        channels["sms"] = SmsGuard(twilio, SmsLimits.from_settings(settings), metrics, quotas)
     return channels
 
 
@@ -151,7 +153,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         task.add_done_callback(_finished(tasks))
 
     hub = Hub()
-    channels = open_channels(settings, hub, app[METRICS])
+    channels = open_channels(settings, hub, app[METRICS], store)
     webhooks = open_webhooks(settings)
     wiring = EngineWiring(app[METRICS], relay.wake, spawn, hub, webhooks)
     flows = load_flows()

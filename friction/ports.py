@@ -19,6 +19,7 @@ from friction.records import (
     OutboxEntry,
     PaymentRecord,
     Preferences,
+    Quota,
     ReviewRecord,
     ReviewStatus,
 )
@@ -104,7 +105,16 @@ class Retention(Protocol):
         ...
 
 
-class Store(FeatureStore, RecordStore, ReviewStore, UnitOfWork, Outbox, Retention, Protocol):
+class Quotas(Protocol):
+    async def take_quotas(self, quotas: Sequence[Quota], now_ts: float) -> str | None:
+        """Record every quota's amount if none would pass its limit; else record nothing and
+        return the name of the first that would. Shared by all replicas on the store."""
+        ...
+
+
+class Store(
+    FeatureStore, RecordStore, ReviewStore, UnitOfWork, Outbox, Retention, Quotas, Protocol
+):
     """Everything the service keeps; one adapter implements all of it."""
 
     async def close(self) -> None: ...

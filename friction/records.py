@@ -141,6 +141,18 @@ class ReviewRecord(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class Quota:
+    """``amount`` more of something capped at ``limit`` per sliding ``window_s`` under ``key``
+    (SMS to one customer, to one number range, spend); ``name`` says which cap refused."""
+
+    name: str
+    key: str
+    amount: float
+    limit: float
+    window_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Mark:
     """A fact that holds until ``until`` (epoch seconds): a confirmed payment fingerprint,
     a processed inbound message id, a trusted payee. Every mark expires."""

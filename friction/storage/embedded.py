@@ -35,6 +35,7 @@ from friction.records import (
     OutboxEntry,
     PaymentRecord,
     Preferences,
+    Quota,
     ReviewRecord,
     ReviewStatus,
 )
@@ -48,6 +49,7 @@ from friction.storage.erasure import (
     scrub_payment,
     scrub_review,
 )
+from friction.storage.quotas import MemoryQuotas
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
 
 CLAIMS_KEPT = 1024
@@ -106,6 +108,7 @@ class EmbeddedStore:
         self._reviews: dict[str, ReviewRecord] = {}
         self._flushed: asyncio.Future[None] | None = None
         self._claims: dict[str, float] = {}  # payment id -> claimed until (monotonic)
+        self._quotas = MemoryQuotas()
         self._open = {
             d.id: d
             for d in (DialogueRecord.model_validate_json(v) for v in self._scan("open_dialogue"))
@@ -253,6 +256,10 @@ class EmbeddedStore:
             if excess > 0:
                 for key in list(itertools.islice(cache, excess + self._working_set // 4)):
                     del cache[key]
+
+    # --- Quotas -------------------------------------------------------------
+    async def take_quotas(self, quotas: Sequence[Quota], now_ts: float) -> str | None:
+        return await self._quotas.take_quotas(quotas, now_ts)
 
     # --- Outbox -------------------------------------------------------------
     async def pending(self, limit: int) -> list[OutboxEntry]:

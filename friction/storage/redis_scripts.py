@@ -163,3 +163,27 @@ RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+# KEYS: one sorted set per quota (member "<token>:<i>:<amount>", score = time).
+# ARGV: now, token, then per quota (name, amount, limit, window s).
+# Trims each window, sums it; refuses with the first quota's name that would pass its
+# limit (recording nothing), else records every amount and returns ''.
+QUOTAS_LUA = """
+local now, token = tonumber(ARGV[1]), ARGV[2]
+for i = 1, #KEYS do
+  local base = 2 + (i - 1) * 4
+  local amount, limit = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - tonumber(ARGV[base + 4]))
+  local total = 0
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
+    total = total + tonumber(string.match(member, ':([^:]*)$'))
+  end
+  if total + amount > limit then return ARGV[base + 1] end
+end
+for i = 1, #KEYS do
+  local base = 2 + (i - 1) * 4
+  redis.call('ZADD', KEYS[i], now, token .. ':' .. i .. ':' .. ARGV[base + 2])
+  redis.call('EXPIRE', KEYS[i], math.ceil(tonumber(ARGV[base + 4])) + 1)
+end
+return ''
+"""

@@ -25,6 +25,7 @@ Keys (``prefix`` defaults to ``friction:``) and why each lives as long as it doe
     open          hash of open dialogues          TTL 180 d, refreshed by every dialogue write
     outbox        stream "0-<seq>" -> event       TTL 180 d, refreshed by every event added (it
                   lapses only after 180 idle days; the relay drains it within seconds)
+    quota:<key>   sorted set of amounts sent in a sliding window (SMS caps) TTL the window + 1 s
     outbox:lease  token of the one relay reading the outbox    TTL 5 s, renewed by each read
     outbox:seq    sequence counter                TTL 180 d, refreshed with the outbox (they
                   lapse together, so a new sequence never starts below a live stream)
@@ -67,6 +68,7 @@ from friction.records import (
     OutboxEntry,
     PaymentRecord,
     Preferences,
+    Quota,
     ReviewRecord,
     ReviewStatus,
 )
@@ -84,7 +86,13 @@ from friction.scoring.features import (
 )
 from friction.storage.erasure import Erased
 from friction.storage.redis_erasure import erase
-from friction.storage.redis_scripts import COMMIT_LUA, OBSERVE_LUA, PENDING_LUA, RELEASE_LUA
+from friction.storage.redis_scripts import (
+    COMMIT_LUA,
+    OBSERVE_LUA,
+    PENDING_LUA,
+    QUOTAS_LUA,
+    RELEASE_LUA,
+)
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
 
 T = TypeVar("T")
@@ -155,6 +163,7 @@ class RedisStore:
         self._commit = redis.register_script(COMMIT_LUA)
         self._pending = redis.register_script(PENDING_LUA)
         self._release = redis.register_script(RELEASE_LUA)
+        self._quotas = redis.register_script(QUOTAS_LUA)
         self._relay_token = uuid.uuid4().hex
 
     @classmethod
@@ -303,6 +312,17 @@ class RedisStore:
         ]
 
     # --- Outbox -------------------------------------------------------------
+    async def take_quotas(self, quotas: Sequence[Quota], now_ts: float) -> str | None:
+        """All quotas checked and recorded in one script, so replicas share every cap."""
+        if not quotas:
+            return None
+        args: list[str | float] = [repr(now_ts), uuid.uuid4().hex]
+        for quota in quotas:
+            args += [quota.name, repr(quota.amount), repr(quota.limit), repr(quota.window_s)]
+        keys = [f"{self._p}quota:{quota.key}" for quota in quotas]
+        refused = await self._quotas(keys=keys, args=args)
+        return refused.decode() if refused else None
+
     async def pending(self, limit: int) -> list[OutboxEntry]:
         """Oldest unacknowledged events first; the stream ID ``0-<seq>`` carries the order.
 

@@ -33,6 +33,7 @@ from friction.records import (
     Observation,
     PaymentRecord,
     Preferences,
+    Quota,
     ReviewRecord,
 )
 from friction.scoring.features import DAY, FEATURE_NAMES, FeatureBook, PaymentFacts
@@ -569,3 +570,36 @@ async def test_redis_outbox_is_read_by_one_relay_at_a_time(redis_url: str) -> No
         await raw.aclose()
         await first.close()
         await second.close()
+
+
+async def test_quotas_are_all_or_nothing_over_a_sliding_window(store: Store) -> None:
+    def caps(customer: str, cost: float) -> list[Quota]:
+        return [
+            Quota("customer_cap", f"c:{customer}", 1, 2, 3600),
+            Quota("spend_cap", "spend", cost, 1.0, 3600),
+        ]
+
+    assert await store.take_quotas(caps("a", 0.25), T0) is None
+    assert await store.take_quotas(caps("a", 0.25), T0 + 1) is None
+    assert await store.take_quotas(caps("a", 0.25), T0 + 2) == "customer_cap"
+    assert await store.take_quotas(caps("b", 0.75), T0 + 3) == "spend_cap"  # 0.5 + 0.75 > 1
+    assert await store.take_quotas(caps("b", 0.5), T0 + 4) is None  # nothing of b recorded
+    assert await store.take_quotas(caps("c", 0.01), T0 + 5) == "spend_cap"
+    assert await store.take_quotas(caps("a", 0.25), T0 + 3601) is None  # the first two left
+    assert await store.take_quotas([], T0) is None
+
+
+@pytest.mark.redis
+async def test_redis_quotas_are_shared_by_replicas(redis_url: str) -> None:
+    """Two stores on one Redis (two replicas) count against one cap."""
+    prefix = f"quota:{uuid.uuid4().hex[:8]}:"
+    stores = [RedisStore.from_url(redis_url, prefix=prefix) for _ in range(2)]
+    try:
+        cap = [Quota("prefix_cap", "sms:range:+4477009", 1, 5, 3600)]
+        taken = await asyncio.gather(
+            *(stores[i % 2].take_quotas(cap, T0 + i / 100) for i in range(40))
+        )
+        assert taken.count(None) == 5 and taken.count("prefix_cap") == 35
+    finally:
+        for s in stores:
+            await s.close()

@@ -13,6 +13,7 @@ from friction.dialogue.channels.sms_guard import SmsGuard, SmsLimits, segments
 from friction.errors import ChannelError
 from friction.metrics import Metrics
 from friction.ports import OutboundMessage
+from friction.storage.quotas import MemoryQuotas
 
 
 class Recorder:
@@ -55,7 +56,7 @@ def refused(metrics: Metrics, reason: str) -> float:
 
 async def test_pumping_sequential_numbers_is_capped_per_range_and_raises_the_metric() -> None:
     inner, metrics = Recorder(), Metrics()
-    guard = SmsGuard(inner, LIMITS, metrics, Clock())
+    guard = SmsGuard(inner, LIMITS, metrics, MemoryQuotas(), Clock())
     failures = 0
     for n in range(200):  # +447700900000, +447700900001, ...: one range, new customer each
         try:
@@ -70,7 +71,7 @@ async def test_pumping_sequential_numbers_is_capped_per_range_and_raises_the_met
 
 async def test_country_customer_and_spend_caps_and_the_window() -> None:
     inner, metrics, clock = Recorder(), Metrics(), Clock()
-    guard = SmsGuard(inner, LIMITS, metrics, clock)
+    guard = SmsGuard(inner, LIMITS, metrics, MemoryQuotas(), clock)
     with pytest.raises(ChannelError, match="country"):
         await guard.send(message("+8821234567890", "cus_a"))  # premium satellite range
     for _ in range(2):

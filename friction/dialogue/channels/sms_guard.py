@@ -11,9 +11,8 @@ dialogue ladder moves on to the next rung, never approving), any send
 
 Every refusal increments ``friction_sms_refused_total{reason}``: alert on any rise.
 A send is counted *before* it is attempted, so concurrent sends cannot overshoot a
-cap, and a failed send still counts (Twilio may have charged for it).
-The counters live in this process: with N replicas the caps are N times larger
-(see docs/security.md, open problems).
+cap, and a failed send still counts (Twilio may have charged for it). The counters
+are the store's ``Quotas``: on Redis every replica counts against the same caps.
 """
 
 from __future__ import annotations
@@ -21,14 +20,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from friction.dialogue.channels.console import mask_phone
 from friction.errors import ChannelError
 from friction.metrics import Metrics
-from friction.ports import Channel, OutboundMessage
+from friction.ports import Channel, OutboundMessage, Quotas
+from friction.records import Quota
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,28 +72,6 @@ def segments(text: str) -> int:
     return 1 if len(text) <= single else math.ceil(len(text) / multi)
 
 
-class _Window:
-    """Amounts recorded per key over a sliding window (a deque of (time, amount) each)."""
-
-    def __init__(self, window_s: float) -> None:
-        self._window_s = window_s
-        self._entries: dict[str, deque[tuple[float, float]]] = {}
-
-    def total(self, key: str, now: float) -> float:
-        entries = self._entries.get(key)
-        if entries is None:
-            return 0.0
-        while entries and entries[0][0] <= now - self._window_s:
-            entries.popleft()
-        if not entries:
-            del self._entries[key]  # bounded memory: idle keys leave
-            return 0.0
-        return sum(amount for _, amount in entries)
-
-    def add(self, key: str, now: float, amount: float = 1.0) -> None:
-        self._entries.setdefault(key, deque()).append((now, amount))
-
-
 class SmsGuard:
     """``Channel`` "sms" that checks the caps, then delegates to the real SMS channel."""
 
@@ -105,47 +82,39 @@ class SmsGuard:
         inner: Channel,
         limits: SmsLimits,
         metrics: Metrics,
-        clock: Callable[[], float] = time.monotonic,
+        quotas: Quotas,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._inner = inner
         self._limits = limits
         self._metrics = metrics
+        self._quotas = quotas
         self._clock = clock
-        self._customers = _Window(limits.window_s)
-        self._ranges = _Window(limits.window_s)
-        self._spend = _Window(limits.window_s)
 
     async def send(self, message: OutboundMessage) -> str:
         """Refuse beyond the caps (ChannelError), otherwise count and send."""
         phone = message.phone
         if not phone:
             return await self._inner.send(message)
-        now = self._clock()
-        cost = self._limits.cost(phone, message.text)
-        reason = self._refusal(message.customer_id, phone, cost, now)
+        reason = await self._refusal(message.customer_id, phone, message.text)
         if reason is not None:
             self._metrics.sms_refused.labels(reason).inc()
             log.warning("sms to %s refused: %s", mask_phone(phone), reason)
             raise ChannelError(f"SMS to {mask_phone(phone)} refused by the abuse guard: {reason}")
-        self._customers.add(message.customer_id, now)
-        self._ranges.add(self._range(phone), now)
-        self._spend.add("all", now, cost)
         return await self._inner.send(message)
 
-    def _refusal(self, customer_id: str, phone: str, cost: float, now: float) -> str | None:
-        limits = self._limits
+    async def _refusal(self, customer_id: str, phone: str, text: str) -> str | None:
+        """The cap this send would pass, or None after counting it against every cap."""
+        limits, window = self._limits, self._limits.window_s
         if not phone.startswith(limits.allowed_prefixes):
             return "country"
-        if self._customers.total(customer_id, now) >= limits.per_customer:
-            return "customer_cap"
-        if self._ranges.total(self._range(phone), now) >= limits.per_range:
-            return "prefix_cap"
-        if self._spend.total("all", now) + cost > limits.spend_cap:
-            return "spend_cap"
-        return None
-
-    def _range(self, phone: str) -> str:
-        return phone[: -self._limits.range_tail]
+        number_range = phone[: -limits.range_tail]
+        caps = [
+            Quota("customer_cap", f"sms:customer:{customer_id}", 1, limits.per_customer, window),
+            Quota("prefix_cap", f"sms:range:{number_range}", 1, limits.per_range, window),
+            Quota("spend_cap", "sms:spend", limits.cost(phone, text), limits.spend_cap, window),
+        ]
+        return await self._quotas.take_quotas(caps, self._clock())
 
     async def close(self) -> None:
         """Close the wrapped channel, if it holds resources."""
