@@ -259,22 +259,17 @@ async def test_no_card_number_reaches_logs_store_bus_files_or_texts(
     assert all(luhn_valid(pan) for pan in PANS)
     redis_url, redis = redis_db
     port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    fake_sms.state.config.webhook_url = public
     data_dir = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRICTION_")}
     env |= {
         "FRICTION_DATA_DIR": str(data_dir), "FRICTION_MODELS_DIR": str(models_dir),
-        "FRICTION_HTTP_PORT": str(port), "FRICTION_PUBLIC_URL": public,
+        "FRICTION_HTTP_PORT": str(port),
         "FRICTION_STORE": redis_url, "FRICTION_BUS": f"kafka://{kafka_bootstrap}",
         "FRICTION_KAFKA_IDEMPOTENT": "false", "FRICTION_ACCESS_LOG": "true",
         "FRICTION_API_KEYS": orjson.dumps({"acme": API_KEY}).decode(),
         "FRICTION_CHALLENGE_AT": "0.0", "FRICTION_DEFAULT_CHANNELS": "sms,in_app",
         "FRICTION_EXPIRY_CHECK_SECONDS": "0.05",
-        "FRICTION_TWILIO_ACCOUNT_SID": fake_sms.state.account_sid,
-        "FRICTION_TWILIO_AUTH_TOKEN": fake_sms.state.auth_token,
-        "FRICTION_TWILIO_FROM_NUMBER": fake_sms.state.phone_number,
-        "FRICTION_TWILIO_API_BASE": fake_sms.base_url, "FRICTION_TWILIO_TIMEOUT_SECONDS": "2",
+        "FRICTION_TWILIO_TIMEOUT_SECONDS": "2", **fake_sms.env(port),
         "FRICTION_GATEWAY_CALLBACK_URL": gateway.url, "FRICTION_WEBHOOK_ALLOW_LOOPBACK": "true",
     }  # fmt: skip
     log_path = tmp_path / "service.log"
