@@ -17,6 +17,7 @@ from aiohttp import web
 from friction.api.auth import AUTHENTICATED_TAGS, auth_middleware
 from friction.api.middleware import (
     admission_middleware,
+    card_data_middleware,
     errors_middleware,
     metrics_middleware,
 )
@@ -65,6 +66,7 @@ def build_app(settings: Settings) -> web.Application:
             ),
             metrics_middleware(metrics),
             errors_middleware(),
+            card_data_middleware(),
             auth_middleware(settings, GUARDED),
         ],
         client_max_size=settings.max_body_bytes,

@@ -23,6 +23,7 @@ from friction.settings import Settings
 
 def _serve(args: argparse.Namespace) -> int:
     """Run the HTTP service; on embedded defaults it needs no Redis, Kafka or Twilio."""
+    from friction.api.access_log import access_log_options
     from friction.app import build_app
     from friction.workers import WorkersRefused, check_workers, serve_workers
 
@@ -43,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.http_host,
         port=settings.http_port,
         print=None,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        **access_log_options(settings),
     )
     return 0
 

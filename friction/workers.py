@@ -14,7 +14,6 @@ and ``FRICTION_BUS=kafka://…``.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import signal
 import time
@@ -55,6 +54,7 @@ def check_workers(settings: Settings, workers: int) -> None:
 
 def run_worker(settings: Settings) -> None:
     """One worker: the service on the shared port (the target of each child process)."""
+    from friction.api.access_log import access_log_options
     from friction.app import build_app
 
     web.run_app(
@@ -63,7 +63,7 @@ def run_worker(settings: Settings) -> None:
         port=settings.http_port,
         reuse_port=True,
         print=None,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        **access_log_options(settings),
     )
 
 

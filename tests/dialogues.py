@@ -116,6 +116,18 @@ class FakeSms:
         }
         return make_settings(**(values | over))
 
+    def env(self, port: int) -> dict[str, str]:
+        """``FRICTION_*`` variables pointing a service process on ``port`` at this fake."""
+        url = f"http://127.0.0.1:{port}"
+        self.state.config.webhook_url = url
+        return {
+            "FRICTION_PUBLIC_URL": url,
+            "FRICTION_TWILIO_ACCOUNT_SID": self.state.account_sid,
+            "FRICTION_TWILIO_AUTH_TOKEN": self.state.auth_token,
+            "FRICTION_TWILIO_FROM_NUMBER": self.state.phone_number,
+            "FRICTION_TWILIO_API_BASE": self.base_url,
+        }
+
     async def reply(self, body: str, sender: str = PHONE, sid: str | None = None) -> str:
         """Text ``body`` to the service through the fake (signed); returns the TwiML answer."""
         sms: dict[str, Any] = {"from": sender, "body": body}

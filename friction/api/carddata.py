@@ -1,17 +1,19 @@
 """Card-data guard: friction never accepts, stores or logs a card number or CVV.
 
 Gateways send a token (plus BIN and last 4 at most). Anything that looks like
-a primary account number — a run of 13 to 19 digits, spaces or dashes allowed,
-that passes the Luhn check — or a field named like CVV/PAN/track data, anywhere
-in the body, rejects the whole request *before* it is validated, logged or
-stored. The error names the field, never the value.
+a primary account number — 13 to 19 digits, spaces or dashes allowed, that pass
+the Luhn check, even inside a longer run of digit groups — or a field named like
+CVV/PAN/track data, anywhere in the body, rejects the whole request *before* it is
+validated, logged or stored. The error names the field, never the value. Path
+parameters and query strings get the same check (``api.middleware``); log lines
+that quote a path go through ``redact``.
 """
 
 from __future__ import annotations
 
 import re
 
-PAN_RUN = re.compile(r"(?<![\d+])\d(?:[ -]?\d){12,18}(?!\d)")
+DIGIT_RUN = re.compile(r"(?<![\d+])\d(?:[ -]?\d)+")
 SENSITIVE_KEYS = frozenset(
     {"pan", "card_number", "cardnumber", "cvv", "cvv2", "cvc", "cvc2", "track1", "track2",
      "track_data", "pin", "expiry", "exp_month", "exp_year", "expiration"}
@@ -44,13 +46,39 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _pans_in(run: str) -> list[str]:
+    """Luhn-valid card numbers in one run of digits and single spaces/dashes.
+
+    Every stretch of whole groups counts, not only the whole run: a card number is
+    often followed by more digits ("4539 5787 6362 1486 12/29", "… 1486 123" with the
+    CVV), which would hide it inside a longer run that is no card number itself.
+    """
+    groups = re.split(r"[ -]", run)
+    found = []
+    for i in range(len(groups)):
+        digits = ""
+        for group in groups[i:]:  # at most 19 digits a window: linear in the run's length
+            digits += group
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and luhn_valid(digits):
+                found.append(digits)
+    return found
+
+
 def contains_pan(text: str) -> bool:
     """True if the text holds a 13–19 digit Luhn-valid number (a '+' prefix marks a phone)."""
-    for match in PAN_RUN.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    return False
+    return any(_pans_in(match.group()) for match in DIGIT_RUN.finditer(text))
+
+
+def redact(text: str) -> str:
+    """``text`` with every run holding a card number replaced by its last 4 (for log lines)."""
+
+    def mask(match: re.Match[str]) -> str:
+        pans = _pans_in(match.group())
+        return f"[card …{pans[0][-4:]}]" if pans else match.group()
+
+    return DIGIT_RUN.sub(mask, text)
 
 
 def card_data_fields(value: object, path: str = "") -> list[str]:

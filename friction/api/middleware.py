@@ -23,8 +23,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from friction.api.carddata import card_data_fields, redact
 from friction.api.schemas import ErrorBody
-from friction.errors import FrictionError
+from friction.errors import CardDataRejected, FrictionError
 from friction.metrics import Metrics
 
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
@@ -70,8 +71,32 @@ def errors_middleware() -> Middleware:
                     response.headers[name] = error.headers[name]
             return response
         except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.path)
+            log.exception("unhandled error on %s %s", request.method, redact(request.path))
             return error_response(500, "internal", "internal error; it has been logged")
+
+    return middleware
+
+
+def card_data_middleware() -> Middleware:
+    """422 for a card number in a path parameter or the query, before any handler sees it.
+
+    Bodies are guarded where they are parsed (``api.bodies``); ids in the path reach
+    the store (a customer's preferences are keyed by it) and error messages, and the
+    query reaches logs. ``/v1/score`` carries neither, so its cost there is nil.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.match_info or request.query_string:
+            fields = card_data_fields(dict(request.match_info)) + [
+                f"query.{name}" for name in card_data_fields(dict(request.query))
+            ]
+            if fields:
+                raise CardDataRejected(
+                    "card data is not accepted in the URL: no card number, CVV or track data",
+                    fields=fields,
+                )
+        return await handler(request)
 
     return middleware
 

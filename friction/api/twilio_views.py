@@ -10,6 +10,7 @@ Twilio's 15-second webhook timeout.
 from __future__ import annotations
 
 import logging
+import re
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -22,7 +23,8 @@ from friction.keys import ENGINE, SETTINGS
 
 log = logging.getLogger(__name__)
 MAX_SMS_BODY = 1600  # Twilio's own limit for one message
-E164 = frozenset("+0123456789")
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+"""What Twilio sends as ``From``; anything else (a forged or broken form) is dropped."""
 
 
 async def _verified_form(request: web.Request) -> MultiDict[str]:
@@ -52,7 +54,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
     """POST /webhooks/twilio/sms — a customer's reply."""
     form = await _verified_form(request)
     phone, body, sid = form.get("From", ""), form.get("Body", ""), form.get("MessageSid", "")
-    if not phone or not set(phone) <= E164 or len(body) > MAX_SMS_BODY or "\x00" in body:
+    if not E164.fullmatch(phone) or len(body) > MAX_SMS_BODY or "\x00" in body:
         log.info("inbound sms from %s ignored: malformed", mask_phone(phone))
         return _twiml("")
     reply = await request.app[ENGINE].reply(phone, body, message_id=sid or None)

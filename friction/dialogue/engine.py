@@ -300,11 +300,12 @@ class DialogueEngine:
     async def reply(self, phone: str, body: str, message_id: str | None = None) -> str:
         """An SMS reply from ``phone``; returns the text to answer with ('' for none)."""
         now = _now()
-        if message_id and await self._store.get_mark("inbound", message_id, now.timestamp()):
+        seen = _digest(message_id) if message_id else None
+        if seen and await self._store.get_mark("inbound", seen, now.timestamp()):
             return ""  # a replayed webhook: already handled
         opted_out = await self._store.get_mark(OPT_OUT, phone, now.timestamp())
         intent = parse_reply(body, opted_out=opted_out)
-        marks = [Mark("inbound", message_id, now.timestamp() + 2 * 86_400)] if message_id else []
+        marks = [Mark("inbound", seen, now.timestamp() + 2 * 86_400)] if seen else []
         if intent in {Intent.STOP, Intent.START}:
             return await self._opt(phone, intent, now, marks)
         dialogue = self._open_for_phone(await self._store.open_dialogues(), phone, now)
@@ -513,6 +514,11 @@ def fingerprint_of(payment: Payment) -> str:
         payment.payee.id if payment.payee else "",
     )
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _digest(message_id: str) -> str:
+    """What is kept of an inbound MessageSid to spot replays: a hash, never the outside text."""
+    return hashlib.sha256(message_id.encode()).hexdigest()[:32]
 
 
 def _now() -> datetime:

@@ -77,16 +77,17 @@ async def decision_ids(bootstrap: str, tag: str, expected: int, timeout_s: float
 class Service:
     """``python -m friction serve`` as a child process that the test may SIGKILL."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, verbose: bool = False) -> None:
         self.port = int(env["FRICTION_HTTP_PORT"])
         self.url = f"http://127.0.0.1:{self.port}"
         self._env, self._log = env, log_path
+        self._argv = [sys.executable, "-m", "friction", *(["-v"] if verbose else []), "serve"]
         self.proc: subprocess.Popen[bytes] | None = None
 
     async def start(self, session: aiohttp.ClientSession) -> None:
         with self._log.open("ab") as log:
             self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once
-                [sys.executable, "-m", "friction", "serve"], env=self._env, cwd=ROOT,
+                self._argv, env=self._env, cwd=ROOT,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         deadline = time.monotonic() + 60

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from friction.api.carddata import card_data_fields, contains_pan, luhn_valid, may_hold_card_data
+from friction.api.carddata import (
+    card_data_fields,
+    contains_pan,
+    luhn_valid,
+    may_hold_card_data,
+    redact,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,6 +34,9 @@ def test_luhn(digits: str, valid: bool) -> None:
         ("+4477009001234", False),  # a phone number
         ("411111111111", False),  # 12 digits
         ("41111111111111111111", False),  # 20 digits: not a PAN length
+        ("4111 1111 1111 1111 12/29", True),  # hidden in a longer run of digit groups
+        ("card 4111 1111 1111 1111 123", True),  # followed by the CVV
+        ("4111111111111111 1", True),
         ("pay_0001", False),
         ("2026-11-23T10:15:00Z", False),
     ],
@@ -66,3 +75,12 @@ def test_precheck_skips_ordinary_payments() -> None:
     assert not may_hold_card_data(
         b'{"payment_id": "pay_1", "customer": {"phone": "+447700900123"}}'
     )
+
+
+def test_redact_keeps_the_last_4_and_leaves_other_numbers() -> None:
+    line = "GET /v1/payments/pay_4111-1111-1111-1111 for +447700900123 at 2026-11-23"
+    assert redact(line) == "GET /v1/payments/pay_[card …1111] for +447700900123 at 2026-11-23"
+
+
+def test_a_long_run_of_short_groups_is_checked_in_linear_time() -> None:
+    assert not contains_pan("1 " * 30_000)  # windows stop at 19 digits: no quadratic blow-up
