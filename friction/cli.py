@@ -134,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # the Twilio SDK logs every request and response at INFO
+        logging.getLogger("twilio").setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except MissingExtra as error:
