@@ -63,6 +63,13 @@ class RecordStore(Protocol):
         """The ``value`` of a live mark (``''`` if it has none); None if unset or expired."""
         ...
 
+    async def preferences_and_marks(
+        self, customer_id: str, marks: Sequence[tuple[str, str]], now_ts: float
+    ) -> tuple[Preferences | None, list[bool]]:
+        """A customer's preferences and whether each (kind, key) mark is live: one read,
+        because scoring needs all of them for every payment."""
+        ...
+
 
 class ReviewStore(Protocol):
     """The analysts' queue; items are written through ``UnitOfWork.commit`` (``Change.review``)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import hashlib
 import json
 import statistics
 import sys
@@ -41,13 +42,24 @@ from friction.keys import STORE  # noqa: E402
 from friction.scoring.facts import facts_of  # noqa: E402
 from friction.settings import Settings  # noqa: E402
 from friction.simulation import SimConfig, write_stream  # noqa: E402
+from friction.storage.redis_scripts import (  # noqa: E402
+    COMMIT_LUA,
+    OBSERVE_LUA,
+    PENDING_LUA,
+    QUOTAS_LUA,
+)
 from friction.training.dataset import read_lines  # noqa: E402
 from friction.training.registry import champion_version  # noqa: E402
 from friction.training.train import TrainOptions, train  # noqa: E402
 from tests.servers import redis_process  # noqa: E402
 
-OBSERVE_KEYS = "4"  # observe's EVALSHA names 4 keys; commit names 7 or more
-BACKGROUND = {"XRANGE", "XDEL", "HELLO", "CLIENT", "SCRIPT"}
+SCRIPTS = {
+    hashlib.sha1(script.encode()).hexdigest(): name
+    for script, name in [(OBSERVE_LUA, "observe"), (COMMIT_LUA, "commit"),
+                         (PENDING_LUA, "outbox read"), (QUOTAS_LUA, "sms quotas")]
+}  # fmt: skip
+"""EVALSHA names the script by its SHA-1 (what redis-py sends)."""
+BACKGROUND = {"EVALSHA outbox read", "XRANGE", "XDEL", "HELLO", "CLIENT", "SCRIPT"}
 """The outbox relay's reads/acks and connection set-up: Redis work, but off the request path."""
 
 
@@ -90,7 +102,7 @@ async def observe_alone(
         facts = facts_of(Payment.model_validate({**body, "customer": {**body["customer"],
                          "id": "bench-" + body["customer"]["id"]}}))  # fmt: skip
         started = time.perf_counter()
-        await store.observe(facts, 7 * 86400.0)
+        await store.observe(facts, 7 * 86400.0, "bench-" + body["payment_id"])
         out.append(time.perf_counter() - started)
     return out
 
@@ -110,7 +122,7 @@ async def count_round_trips(
                     words = info["command"].split()
                     name = words[0].upper()
                     if name == "EVALSHA":
-                        name += " observe" if words[2] == OBSERVE_KEYS else " commit"
+                        name += " " + SCRIPTS.get(words[1].strip('"'), "other")
                     counts[name] += 1
                 if done.is_set() and info["command"].startswith("ECHO bench-end"):
                     return

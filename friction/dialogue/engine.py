@@ -83,30 +83,20 @@ class DialogueEngine:
         return self._wiring.hub
 
     # --- opening -------------------------------------------------------------
-    async def ladder(self, payment: Payment) -> list[str]:
-        """The channels that may ask this customer now, in order (empty: unreachable)."""
-        preferences = await self._store.get_preferences(payment.customer.id)
-        ladder = ladder_for(
-            self._settings.default_channels, self._channels, payment.customer.phone, preferences
-        )
-        phone = payment.customer.phone
-        uses_phone = phone and any(c in PHONE_CHANNELS for c in ladder)
-        if uses_phone and await self._store.get_mark(OPT_OUT, str(phone), _now().timestamp()):
-            ladder = [c for c in ladder if c not in PHONE_CHANNELS]
-        return ladder
-
     async def context(self, payment: Payment, counterparty: str) -> PaymentContext:
         """What the dialogue side knows that the policy needs: reachability, confirmations."""
-        now_ts = _now().timestamp()
+        customer, phone = payment.customer.id, payment.customer.phone
         fingerprint = fingerprint_of(payment)
-        return PaymentContext(
-            ladder=await self.ladder(payment),
-            fingerprint=fingerprint,
-            confirmed_retry=await self._store.get_mark(CONFIRMED, fingerprint, now_ts),
-            trusted=await self._store.get_mark(
-                TRUSTED, f"{payment.customer.id}:{counterparty}", now_ts
-            ),
+        marks = [(CONFIRMED, fingerprint), (TRUSTED, f"{customer}:{counterparty}")]
+        if phone:
+            marks.append((OPT_OUT, str(phone)))
+        preferences, live = await self._store.preferences_and_marks(
+            customer, marks, _now().timestamp()
         )
+        ladder = ladder_for(self._settings.default_channels, self._channels, phone, preferences)
+        if phone and live[2]:  # opted out of texts and calls: only other channels may ask
+            ladder = [c for c in ladder if c not in PHONE_CHANNELS]
+        return PaymentContext(ladder, fingerprint, confirmed_retry=live[0], trusted=live[1])
 
     def create(
         self,

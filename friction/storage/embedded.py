@@ -49,6 +49,7 @@ from friction.storage.erasure import (
     scrub_payment,
     scrub_review,
 )
+from friction.storage.marks import live_value
 from friction.storage.quotas import MemoryQuotas
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
 
@@ -159,11 +160,15 @@ class EmbeddedStore:
         return await self.read_mark(kind, key, now_ts) is not None
 
     async def read_mark(self, kind: str, key: str, now_ts: float) -> str | None:
-        raw = self._get(f"mark:{kind}", key)
-        if raw is None:
-            return None
-        until, _, value = raw.decode().partition(" ")
-        return value if float(until) > now_ts else None
+        return live_value(self._get(f"mark:{kind}", key), now_ts)
+
+    async def preferences_and_marks(
+        self, customer_id: str, marks: Sequence[tuple[str, str]], now_ts: float
+    ) -> tuple[Preferences | None, list[bool]]:
+        live = [
+            live_value(self._get(f"mark:{kind}", key), now_ts) is not None for kind, key in marks
+        ]
+        return await self.get_preferences(customer_id), live
 
     async def get_review(self, review_id: str) -> ReviewRecord | None:
         row = self._db.execute("SELECT value FROM review WHERE id = ?", (review_id,)).fetchone()

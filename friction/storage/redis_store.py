@@ -85,6 +85,7 @@ from friction.scoring.features import (
     compute,
 )
 from friction.storage.erasure import Erased
+from friction.storage.marks import live_value
 from friction.storage.redis_erasure import erase
 from friction.storage.redis_scripts import (
     COMMIT_LUA,
@@ -229,11 +230,17 @@ class RedisStore:
         return await self.read_mark(kind, key, now_ts) is not None
 
     async def read_mark(self, kind: str, key: str, now_ts: float) -> str | None:
-        raw = await self._redis.get(f"{self._p}mark:{kind}:{key}")
-        if raw is None:
-            return None
-        until, _, value = _text(raw).partition(" ")
-        return value if float(until) > now_ts else None
+        return live_value(await self._redis.get(f"{self._p}mark:{kind}:{key}"), now_ts)
+
+    async def preferences_and_marks(
+        self, customer_id: str, marks: Sequence[tuple[str, str]], now_ts: float
+    ) -> tuple[Preferences | None, list[bool]]:
+        """One MGET for the preferences and every mark."""
+        keys = [f"{self._p}pref:{_tag(customer_id)}"]
+        keys += [f"{self._p}mark:{kind}:{key}" for kind, key in marks]
+        raw, *found = await self._redis.mget(keys)
+        preferences = None if raw is None else Preferences.model_validate_json(raw)
+        return preferences, [live_value(mark, now_ts) is not None for mark in found]
 
     async def get_review(self, review_id: str) -> ReviewRecord | None:
         raw = await self._redis.get(f"{self._p}rev:{review_id}")

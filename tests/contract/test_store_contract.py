@@ -328,6 +328,12 @@ async def test_marks_hold_until_their_time_and_preferences_round_trip(store: Sto
     assert not await store.get_mark("trusted_payee", "fp_1", T0)
     assert await store.get_preferences("c1") == prefs
     assert await store.get_preferences("c2") is None
+    wanted = [("confirmed", "fp_1"), ("confirmed", "fp_2"), ("trusted_payee", "fp_1")]
+    assert await store.preferences_and_marks("c1", wanted, until - 0.01) == (
+        prefs, [True, False, False]
+    )  # fmt: skip
+    assert await store.preferences_and_marks("c2", wanted[:1], until) == (None, [False])
+    assert await store.preferences_and_marks("c2", [], T0) == (None, [])
 
 
 def review_record(review_id: str, minute: int, **changes: Any) -> ReviewRecord:
