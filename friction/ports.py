@@ -35,11 +35,12 @@ a gateway's retries after a crash get through soon (409 ``in_progress`` until th
 class FeatureStore(Protocol):
     async def observe(
         self, facts: PaymentFacts, budget_window_s: float, payment_id: str
-    ) -> Observation | None:
+    ) -> Observation | PaymentRecord | None:
         """Features of a payment against the state before it, recording it: one round trip.
 
-        ``None`` when ``payment_id`` is already stored or claimed by a twin request (on any
-        replica sharing the store): then nothing is recorded and the twin's decision stands.
+        If ``payment_id`` was decided already, its stored record instead (a retry); ``None``
+        when a twin request (on any replica sharing the store) has claimed it and not yet
+        stored its decision. In both cases nothing is recorded.
         """
         ...
 

@@ -131,7 +131,7 @@ class Scorer:
     async def score(self, payment: Payment, body_hash: str, tenant: str = DEFAULT_TENANT) -> str:
         """The JSON response for a payment; a retry with the same body gets the same bytes."""
         key = payment_key(tenant, payment.payment_id)
-        record = await self._existing(key)
+        record = await self._in_process(key)
         if record is None:
             record = await self._once(key, payment, body_hash)
         if record.body_hash != body_hash:
@@ -141,20 +141,15 @@ class Scorer:
             )
         return record.response
 
-    async def _existing(self, key: str) -> PaymentRecord | None:
+    async def _in_process(self, key: str) -> PaymentRecord | None:
+        """A twin's decision known here (being made, or made while the store was down).
+
+        The store's own record comes back from ``observe``, in the same round trip.
+        """
         in_flight = self._inflight.get(key)
         if in_flight is not None:
             return await asyncio.shield(in_flight)
-        if key in self._degraded:
-            return self._degraded[key]
-        try:
-            stored = await self._store.get_payment(key)
-        except StoreUnavailable:
-            stored = None  # decided below, in degraded mode
-        started = self._inflight.get(key)  # a twin may have started while we read
-        if stored is None and started is not None:
-            return await asyncio.shield(started)
-        return stored
+        return self._degraded.get(key)
 
     async def _once(self, key: str, payment: Payment, body_hash: str) -> PaymentRecord:
         """Decide once even if the same payment arrives many times at once."""
@@ -179,6 +174,8 @@ class Scorer:
     async def _decide(self, key: str, payment: Payment, body_hash: str) -> PaymentRecord:
         facts = facts_of(payment)
         observation = await self._store.observe(facts, self._window_s, key)
+        if isinstance(observation, PaymentRecord):  # decided before: a retry
+            return observation
         if observation is None:
             return await self._twins_decision(key, payment.payment_id)
         vector = observation.features

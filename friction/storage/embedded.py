@@ -118,9 +118,12 @@ class EmbeddedStore:
     # --- FeatureStore -------------------------------------------------------
     async def observe(
         self, facts: PaymentFacts, budget_window_s: float, payment_id: str
-    ) -> Observation | None:
+    ) -> Observation | PaymentRecord | None:
+        stored = self._get("payment", payment_id)
+        if stored is not None:
+            return PaymentRecord.model_validate_json(stored)
         now = time.monotonic()
-        if self._claims.get(payment_id, 0.0) > now or self._get("payment", payment_id):
+        if self._claims.get(payment_id, 0.0) > now:
             return None
         if len(self._claims) > CLAIMS_KEPT:  # claims of requests that died undecided
             self._claims = {k: t for k, t in self._claims.items() if t > now}

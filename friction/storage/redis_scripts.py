@@ -10,15 +10,15 @@ from __future__ import annotations
 # KEYS: customer, terminal, merchant, budget, payment record, payment claim.
 # ARGV: ts, amount, counterparty, terminal id, day, history horizon, seen horizon,
 #       history cap, oldest kept day, budget horizon, customer ttl, bucket ttl, claim ttl.
-# Returns 0 and changes nothing when the payment is already stored or claimed (a twin
-# request, maybe on another replica, decides it). Otherwise claims it and returns the
-# state before the payment: {customer JSON or '', terminal hash, merchant hash,
-# challenges after the budget horizon}, and applies ``apply_payment``.
+# Changes nothing and returns {payment record} when the payment was decided already (a
+# retry), or 0 when it is claimed (a twin request, maybe on another replica, decides it).
+# Otherwise claims it and returns the state before the payment: {customer JSON or '',
+# terminal hash, merchant hash, challenges after the budget horizon}, and applies
+# ``apply_payment``.
 OBSERVE_LUA = """
-if redis.call('EXISTS', KEYS[5]) == 1
-    or not redis.call('SET', KEYS[6], '1', 'NX', 'EX', ARGV[13]) then
-  return 0
-end
+local stored = redis.call('GET', KEYS[5])
+if stored then return {stored} end
+if not redis.call('SET', KEYS[6], '1', 'NX', 'EX', ARGV[13]) then return 0 end
 local ts, amount, cp, tid, day = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local history_horizon, seen_horizon = tonumber(ARGV[6]), tonumber(ARGV[7])
 local cap, oldest_day = tonumber(ARGV[8]), tonumber(ARGV[9])

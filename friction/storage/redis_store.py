@@ -182,7 +182,7 @@ class RedisStore:
     # --- FeatureStore -------------------------------------------------------
     async def observe(
         self, facts: PaymentFacts, budget_window_s: float, payment_id: str
-    ) -> Observation | None:
+    ) -> Observation | PaymentRecord | None:
         """Claim, pre-payment state and the ``apply_payment`` transition in one EVALSHA."""
         p, cust = self._p, _tag(facts.customer_id)
         keys = [f"{p}c:{cust}", f"{p}t:{facts.terminal_id}", f"{p}m:{facts.merchant_id}"]
@@ -205,6 +205,8 @@ class RedisStore:
         answer = await self._observe(keys=keys, args=args)
         if answer == 0:
             return None
+        if len(answer) == 1:
+            return PaymentRecord.model_validate_json(answer[0])
         raw, terminal, merchant, recent = answer
         before = Snapshot(_customer(raw), _entity(terminal), _entity(merchant))
         return Observation(features=compute(facts, before), recent_challenges=int(recent))

@@ -6,7 +6,7 @@ import random
 import uuid
 from pathlib import Path
 
-from friction.records import Change, LabelUpdate
+from friction.records import Change, LabelUpdate, Observation
 from friction.scoring.features import FeatureBook, PaymentFacts
 from friction.storage.embedded import EmbeddedStore
 from tests.contract.test_store_contract import T0, same_vector
@@ -24,7 +24,7 @@ async def test_evicted_state_is_reloaded_and_features_stay_exact(tmp_path: Path)
                 "ecom",
             )  # fmt: skip
             observed = await store.observe(facts, 7 * 86400.0, f"pay_{uuid.uuid4().hex}")
-            assert observed is not None
+            assert isinstance(observed, Observation)
             assert same_vector(observed.features, book.observe(facts)), i
             week_ago = facts.ts - 7 * 86400.0
             recent = [t for t in asked.get(facts.customer_id, []) if t > week_ago]
