@@ -1,10 +1,10 @@
 """Card-data guard: friction never accepts, stores or logs a card number or CVV.
 
 Gateways send a token (plus BIN and last 4 at most). Anything that looks like
-a primary account number — 13 to 19 digits, spaces or dashes allowed, that pass
-the Luhn check, even inside a longer run of digit groups — or a field named like
-CVV/PAN/track data, anywhere in the body, rejects the whole request *before* it is
-validated, logged or stored. The error names the field, never the value. Path
+a primary account number — 13 to 19 digits that pass the Luhn check, plain or grouped
+as cards are printed (spaces or dashes), even inside a longer run of digit groups — or
+a field named like CVV/PAN/track data, anywhere in the body, rejects the whole request
+*before* it is validated, logged or stored. The error names the field, never the value. Path
 parameters and query strings get the same check (``api.middleware``); log lines
 that quote a path go through ``redact``.
 """
@@ -49,18 +49,22 @@ def luhn_valid(digits: str) -> bool:
 def _pans_in(run: str) -> list[str]:
     """Luhn-valid card numbers in one run of digits and single spaces/dashes.
 
-    Every stretch of whole groups counts, not only the whole run: a card number is
-    often followed by more digits ("4539 5787 6362 1486 12/29", "… 1486 123" with the
-    CVV), which would hide it inside a longer run that is no card number itself.
+    A group of 13–19 digits counts on its own; separated groups count together only when
+    they are grouped as cards are written — a first group of 4, then groups of at most 6
+    (4-4-4-4, 4-6-5, 4-6-4, 4-4-4-2, 4-4-4-4-3) — so that an order id like ``20261123-00012345``
+    is not a card number, while ``4539 5787 6362 1486`` followed by more digits ("12/29",
+    a CVV) still is. Linear in the run's length: at most 19 digits a window.
     """
     groups = re.split(r"[ -]", run)
-    found = []
-    for i in range(len(groups)):
-        digits = ""
-        for group in groups[i:]:  # at most 19 digits a window: linear in the run's length
-            digits += group
-            if len(digits) > 19:
+    found = [group for group in groups if 13 <= len(group) <= 19 and luhn_valid(group)]
+    for i, first in enumerate(groups):
+        if len(first) != 4:
+            continue
+        digits = first
+        for group in groups[i + 1 :]:
+            if len(group) > 6 or len(digits) + len(group) > 19:
                 break
+            digits += group
             if len(digits) >= 13 and luhn_valid(digits):
                 found.append(digits)
     return found

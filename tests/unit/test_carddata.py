@@ -38,6 +38,12 @@ def test_luhn(digits: str, valid: bool) -> None:
         ("card 4111 1111 1111 1111 123", True),  # followed by the CVV
         ("4111111111111111 1", True),
         ("pay_0001", False),
+        ("3782 822463 10005", True),  # AmEx, printed 4-6-5
+        (
+            "ord-20261123-00000006",
+            False,
+        ),  # an order id: 16 digits, Luhn-valid, not a card's grouping
+        ("loc-ab1234-000000004", False),
         ("2026-11-23T10:15:00Z", False),
     ],
 )
