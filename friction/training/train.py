@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import platform
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from friction.errors import NoModel
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
+from friction.training.booster import FRICTION, fit
 from friction.training.dataset import Dataset, build_dataset, read_lines
 from friction.training.metrics import average_precision, roc_auc
 from friction.training.registry import (
@@ -43,9 +44,9 @@ class TrainOptions:
 
     data: Path
     models_dir: Path
-    rounds: int = 400
-    max_depth: int = 5
-    learning_rate: float = 0.08
+    rounds: int = FRICTION.rounds
+    max_depth: int = FRICTION.params["max_depth"]
+    learning_rate: float = FRICTION.params["eta"]
     test_share: float = 0.25
     label_delay_days: float = 7.0
     promote: Promote = "if-better"
@@ -114,46 +115,16 @@ def _time_split(
 
 
 def _fit(dataset: Dataset, rows: NDArray[np.bool_], options: TrainOptions) -> xgb.Booster:
-    """Early stopping on the latest fifth of the training period, then a refit on all of it."""
+    """friction's recipe (``training.booster``, as benchmarked) with the options' overrides."""
+    spec = replace(
+        FRICTION.with_params(
+            max_depth=options.max_depth, eta=options.learning_rate, seed=options.seed
+        ),
+        rounds=options.rounds,
+    )
     X, y, ts = dataset.X[rows], dataset.y[rows], dataset.ts[rows]
-    fit_rows, val_rows = _time_split(ts, 0.2)
-    params: dict[str, Any] = {
-        "objective": "binary:logistic",
-        "eval_metric": "aucpr",
-        "max_depth": options.max_depth,
-        "eta": options.learning_rate,
-        "subsample": 0.9,
-        "colsample_bytree": 0.9,
-        "min_child_weight": 2,
-        "tree_method": "hist",
-        "max_bin": 1024,
-        "base_score": 0.5,
-        "seed": options.seed,
-        "nthread": 2,
-    }
-    dfit = xgb.DMatrix(X[fit_rows], label=y[fit_rows], feature_names=list(FEATURE_NAMES))
-    dval = xgb.DMatrix(X[val_rows], label=y[val_rows], feature_names=list(FEATURE_NAMES))
-    with progress_bar("early stopping", options.rounds, options.progress) as advance:
-        probe = xgb.train(
-            params, dfit, options.rounds, evals=[(dval, "validation")],
-            early_stopping_rounds=40, verbose_eval=False, callbacks=[_Advance(advance)],
-        )  # fmt: skip
-    rounds = max(10, probe.best_iteration + 1)
-    dall = xgb.DMatrix(X, label=y, feature_names=list(FEATURE_NAMES))
-    with progress_bar("training", rounds, options.progress) as advance:
-        return xgb.train(params, dall, rounds, verbose_eval=False, callbacks=[_Advance(advance)])
-
-
-class _Advance(xgb.callback.TrainingCallback):
-    """Moves a progress bar one step per boosting round."""
-
-    def __init__(self, advance: Callable[[float], None]) -> None:
-        super().__init__()
-        self._advance = advance
-
-    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        self._advance(1)
-        return False
+    with progress_bar("training", None, options.progress) as advance:
+        return fit(spec, X, y, ts, list(FEATURE_NAMES), advance)
 
 
 def _metrics(y: NDArray[np.int8], scores: NDArray[np.floating]) -> dict[str, float]:
