@@ -8,14 +8,14 @@ gap to the main run's friction row is what the dialogue labels add.
 
 - ``dialogue``: the service's smart-friction policy (default settings) asks
   whom it would ask; their answers are labels within minutes.
-- ``dialogue+discovery``: the same, plus discovery challenges at terminals
-  with no dialogue label for ``quiet_days``.
+- ``dialogue+discovery-N%``: the same, plus discovery: an allowed payment at a
+  terminal with no dialogue label for 14 days is challenged with probability N%.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from friction.benchmark.dialogue import Discovery, Spent, dialogue_labels, weekly_scores
@@ -34,7 +34,8 @@ from friction.settings import Settings
 
 ARMS: dict[str, Discovery | None] = {
     "dialogue": None,
-    "dialogue+discovery": Discovery(share=0.05, quiet_days=14.0),
+    "dialogue+discovery-1%": Discovery(share=0.01, quiet_days=14.0),
+    "dialogue+discovery-5%": Discovery(share=0.05, quiet_days=14.0),
 }
 
 
@@ -43,11 +44,14 @@ class ArmResult:
     """One label schedule: friction's scores per fold and the friction it cost."""
 
     name: str
+    discovery: Discovery | None
     folds: list[Scores]
     spent: Spent
 
     def as_dict(self) -> dict[str, Any]:
+        found = self.discovery
         return {
+            "discovery": None if found is None else asdict(found),
             "mean": mean_of(self.folds),
             "std": std_of(self.folds),
             "folds": [s.as_dict() for s in self.folds],
@@ -64,15 +68,8 @@ class DialogueReport:
 
     def as_dict(self) -> dict[str, Any]:
         """The ``dialogue`` key of ``--json``."""
-        return {
-            "arms": {arm.name: arm.as_dict() for arm in self.arms},
-            "discovery": {
-                name: {"share": d.share, "quiet_days": d.quiet_days}
-                for name, d in ARMS.items()
-                if d is not None
-            },
-            "runtime_s": round(self.runtime_s, 1),
-        }
+        arms = {arm.name: arm.as_dict() for arm in self.arms}
+        return {"arms": arms, "runtime_s": round(self.runtime_s, 1)}
 
 
 def run_dialogue(
@@ -93,5 +90,5 @@ def run_dialogue(
                 stream, inputs.data_key, inputs.cache_dir, progress=advance, labels=labels
             )
         folds = [fold_scores(stream, fold, features, FRICTION) for fold in inputs.folds]
-        results.append(ArmResult(name, folds, spent))
+        results.append(ArmResult(name, discovery, folds, spent))
     return DialogueReport(results, time.perf_counter() - started)

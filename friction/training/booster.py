@@ -46,19 +46,19 @@ class BoosterSpec:
 FRICTION = BoosterSpec(
     params={
         "objective": "binary:logistic",
-        "eta": 0.05,
+        "eta": 0.02,  # small steps, many trees: +0.002 AUC over 0.05 at equal AP
         "max_depth": 4,
         "min_child_weight": 1.0,
         "subsample": 0.9,
-        "colsample_bytree": 0.8,
+        "colsample_bytree": 0.5,  # half the features per tree: the 35 overlap heavily
         "tree_method": "hist",
         "max_bin": 16_384,  # ~4 rows a bin: the 220 amount cut and fine ratios survive
         "base_score": 0.5,
-        "eval_metric": "aucpr",
+        "eval_metric": "logloss",  # stops later than aucpr on 2 noisy days; better AUC
         "nthread": THREADS,
         "seed": 0,
     },
-    rounds=600,
+    rounds=1500,
     holdout_share=2 / 7,
 )
 

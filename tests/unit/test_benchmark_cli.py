@@ -59,11 +59,12 @@ def test_dialogue_labels_add_a_key_and_keep_the_others(
     report = json.loads(out.strip().splitlines()[-1])
     assert {"baseline", "friction", "folds", "dialogue"} <= set(report)
     arms = report["dialogue"]["arms"]
-    assert set(arms) == {"dialogue", "dialogue+discovery"}
+    assert set(arms) == {"dialogue", "dialogue+discovery-1%", "dialogue+discovery-5%"}
     for arm in arms.values():
         assert set(arm["mean"]) == {"auc", "ap", "cp100"}
         assert len(arm["folds"]) == 4
         assert arm["spent"]["payments"] > 0
-    discovery = arms["dialogue+discovery"]["spent"]
+    discovery = arms["dialogue+discovery-5%"]["spent"]
     assert discovery["challenges"] >= discovery["discovery_challenges"] > 0
-    assert len(list(cache.iterdir())) == 3  # the 7-day schedule and one per arm
+    assert arms["dialogue"]["spent"]["discovery_challenges"] == 0
+    assert len(list(cache.iterdir())) == 4  # the 7-day schedule and one per arm
