@@ -38,6 +38,9 @@ handbook CSV files in --data, for (a) the book's 15 baseline features with
 its XGBoost settings, a reproduction check, and (b) friction's online features
 replayed with labels arriving 7 days late. Reports AUC ROC, average precision
 and Card Precision@100 per fold and as mean ± std over the 4 folds.
+With --labels dialogue, a separate run adds friction's model when challenged
+customers' answers reach the features within minutes (with and without
+discovery challenges); --json gains a "dialogue" key.
 """
 
 

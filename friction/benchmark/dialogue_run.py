@@ -81,10 +81,12 @@ def run_dialogue(
     """Every arm: its label schedule, its feature replay (cached), friction's model per fold."""
     started = time.perf_counter()
     stream = inputs.stream
-    scores = weekly_scores(stream, inputs.ours)
+    with bar("weekly scorer", None):
+        scores = weekly_scores(stream, inputs.ours)
     results: list[ArmResult] = []
     for name, discovery in (arms if arms is not None else ARMS).items():
-        labels, spent = dialogue_labels(stream, scores, settings, discovery)
+        with bar(f"policy and answers, {name}", None):
+            labels, spent = dialogue_labels(stream, scores, settings, discovery)
         with bar(f"features, {name} labels (replay)", len(stream)) as advance:
             features = cached_features(
                 stream, inputs.data_key, inputs.cache_dir, progress=advance, labels=labels
