@@ -42,7 +42,9 @@ def sim_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def models_dir(tmp_path_factory: pytest.TempPathFactory, sim_stream: Path) -> Path:
     """A registry holding one small model trained on ``sim_stream`` and promoted."""
     models = tmp_path_factory.mktemp("models")
-    train(TrainOptions(data=sim_stream, models_dir=models, rounds=40, promote="always"))
+    # 40 rounds at a learning rate for few trees: a model that separates, trained in seconds
+    options = TrainOptions(sim_stream, models, rounds=40, learning_rate=0.1, promote="always")
+    train(options)
     return models
 
 

@@ -101,8 +101,16 @@ class FrictionReplay:
             )
         if action.decision == "allow":
             return Outcome("allow", False, propensity=action.propensity)
+        return self.challenge(case, action.propensity, action.explored)
+
+    def challenge(self, case: Case, propensity: float = 1.0, explored: bool = False) -> Outcome:
+        """Ask the customer: count it against their budget, and trust a confirmed payee.
+
+        Public so that a policy layered on ``choose`` (the benchmark's discovery)
+        spends the same budget and gets the same answers.
+        """
         self._challenges.setdefault(case.customer, deque()).append(case.ts)
-        outcome = self._dialogue(case, action.propensity, action.explored)
+        outcome = self._dialogue(case, propensity, explored)
         if outcome.label is False and self._trust_s > 0:
             self._trusted[(case.customer, case.counterparty)] = case.ts + self._trust_s
         return outcome

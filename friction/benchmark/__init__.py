@@ -9,6 +9,8 @@ Map of the package:
 - ``replay``    friction's online features over the stream, labels 7 days late
 - ``models``    the XGBoost configurations of both runs
 - ``runner``    one fold after another, for both feature sets
+- ``dialogue``  label schedules when customers' answers arrive early; discovery
+- ``dialogue_run`` the separate ``--labels dialogue`` run over those schedules
 - ``cli``       ``friction benchmark handbook``
 """
 

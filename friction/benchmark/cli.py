@@ -10,13 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from friction.benchmark.runner import METRICS, BenchmarkReport, run_benchmark
+from friction.benchmark.dialogue_run import DialogueReport, run_dialogue
+from friction.benchmark.runner import (
+    METRICS,
+    BenchmarkReport,
+    mean_of,
+    prepare,
+    run_folds,
+    std_of,
+)
 from friction.errors import FrictionError
 
 DEFAULT_CACHE = Path("var/cache/benchmark")
@@ -29,6 +38,9 @@ handbook CSV files in --data, for (a) the book's 15 baseline features with
 its XGBoost settings, a reproduction check, and (b) friction's online features
 replayed with labels arriving 7 days late. Reports AUC ROC, average precision
 and Card Precision@100 per fold and as mean ± std over the 4 folds.
+With --labels dialogue, a separate run adds friction's model when challenged
+customers' answers reach the features within minutes (with and without
+discovery challenges); --json gains a "dialogue" key.
 """
 
 
@@ -61,25 +73,43 @@ def register(subparsers: Any) -> None:
         help=f"where replayed feature matrices are kept (default {DEFAULT_CACHE})",
     )
     handbook.add_argument("--no-cache", action="store_true", help="always replay the stream")
+    handbook.add_argument(
+        "--labels",
+        choices=("delayed", "dialogue"),
+        default="delayed",
+        help="dialogue: add a separately labelled run where challenged payments' labels "
+        "arrive within minutes (with and without discovery challenges)",
+    )
     handbook.set_defaults(func=run_handbook)
 
 
 def run_handbook(args: argparse.Namespace) -> int:
     """Run the benchmark and print the tables (and the JSON line)."""
+    from friction.cli import load_settings
     from friction.progress import progress_bar
 
     console = Console()
     cache = None if args.no_cache else args.cache_dir
+    started = time.perf_counter()
+    dialogue: DialogueReport | None = None
     try:
-        report = run_benchmark(args.data, args.protocol, cache, bar=progress_bar)
+        inputs = prepare(args.data, args.protocol, cache, bar=progress_bar)
+        report = run_folds(inputs, args.protocol, started, bar=progress_bar)
+        if args.labels == "dialogue":
+            dialogue = run_dialogue(inputs, load_settings(), bar=progress_bar)
     except (FrictionError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     console.print(render(report))
     console.print(f"runtime {report.runtime_s:.0f} s")
+    payload = report.as_dict()
+    if dialogue is not None:
+        console.print(render_dialogue(report, dialogue))
+        console.print(f"dialogue run {dialogue.runtime_s:.0f} s")
+        payload["dialogue"] = dialogue.as_dict()
     if args.json:
         sys.stdout.flush()
-        print(json.dumps(report.as_dict()), flush=True)
+        print(json.dumps(payload), flush=True)
     return 0
 
 
@@ -101,6 +131,24 @@ def render(report: BenchmarkReport) -> Table:
     if report.protocol == "validation":
         book = (_number(BOOK_VALIDATION[k]) for k in METRICS)
         table.add_row("published", "book XGBoost", *book, "", style="dim")
+    return table
+
+
+def render_dialogue(report: BenchmarkReport, dialogue: DialogueReport) -> Table:
+    """friction's model under each label schedule, beside the main run's 7-day labels."""
+    table = Table(title=f"Dialogue labels (a separate run), {report.protocol} folds")
+    names = ("labels", "AUC ROC", "AP", "CP@100", "challenges / 1000", "quick labels / frauds")
+    for name in names:
+        table.add_column(name, justify="left" if name == "labels" else "right", no_wrap=True)
+    mean, std = report.mean("friction"), report.std("friction")
+    delayed = (f"{_number(mean[k])} ± {_number(std[k])}" for k in METRICS)
+    table.add_row("all 7 days late (main run)", *delayed, "0", "0 / 0")
+    for arm in dialogue.arms:
+        mean, std = mean_of(arm.folds), std_of(arm.folds)
+        cells = (f"{_number(mean[k])} ± {_number(std[k])}" for k in METRICS)
+        spent = arm.spent.as_dict()
+        quick = f"{arm.spent.quick_labels:,} / {arm.spent.quick_frauds:,}"
+        table.add_row(arm.name, *cells, f"{spent['challenges_per_1000']:.1f}", quick)
     return table
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from friction.benchmark.protocol import DELAY_DAYS
-from friction.benchmark.stream import DAY_SECONDS, F64, Stream
+from friction.benchmark.stream import DAY_SECONDS, F64, I64, Stream
 from friction.scoring import features
 from friction.scoring.features import FEATURE_NAMES, FeatureBook, PaymentFacts
 
@@ -50,21 +51,48 @@ def payment_facts(stream: Stream) -> list[PaymentFacts]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class LabelSchedule:
+    """When each payment's label reaches the feature state, and what it says.
+
+    ``arrival[j]`` is a time in epoch seconds after ``ts[j]``; ``fraud[j]`` is the
+    label delivered then (a dialogue's answer may differ from the truth).
+    """
+
+    arrival: F64
+    fraud: I64
+
+
+def delayed_labels(stream: Stream, delay_days: float = DELAY_DAYS) -> LabelSchedule:
+    """Every label arriving ``delay_days`` after its payment: the protocol's schedule."""
+    arrival = np.asarray(stream.ts + delay_days * DAY_SECONDS, dtype=np.float64)
+    return LabelSchedule(arrival, stream.fraud)
+
+
 def replay_features(
-    stream: Stream, delay_days: float = DELAY_DAYS, progress: Progress | None = None
+    stream: Stream, labels: LabelSchedule | None = None, progress: Progress | None = None
 ) -> F64:
-    """Feature rows in stream order; labels of payment j are delivered at ts_j + delay."""
+    """Feature rows in stream order; labels reach the book as ``labels`` schedules them.
+
+    A label is delivered before any payment at or after its arrival time; only
+    labels of earlier payments are ever delivered (arrival follows the payment).
+    """
+    schedule = labels if labels is not None else delayed_labels(stream)
     book = FeatureBook()
     facts = payment_facts(stream)
-    fraud = [bool(f) for f in stream.fraud.tolist()]
-    delay = delay_days * DAY_SECONDS
+    order = np.argsort(schedule.arrival, kind="stable").tolist()
+    arrival = schedule.arrival.tolist()
+    fraud = [bool(f) for f in schedule.fraud.tolist()]
     out = np.empty((len(facts), len(FEATURE_NAMES)), dtype=np.float64)
-    matured = 0  # the stream is time-ordered, so labels mature in the same order
+    pending = 0  # position in ``order``: labels are delivered in arrival order
     for i, payment in enumerate(facts):
-        while matured < i and facts[matured].ts + delay <= payment.ts:
-            done = facts[matured]
-            book.label(done.merchant_id, done.terminal_id, done.day, fraud[matured])
-            matured += 1
+        while pending < len(order) and arrival[order[pending]] <= payment.ts:
+            j = order[pending]
+            if j >= i:  # a label never reaches the state before its own payment has
+                break
+            done = facts[j]
+            book.label(done.merchant_id, done.terminal_id, done.day, fraud[j])
+            pending += 1
         out[i] = book.observe(payment)
         if progress is not None and i % 20_000 == 19_999:
             progress(20_000)
@@ -82,12 +110,21 @@ def schema_hash() -> str:
 
 
 def cached_features(
-    stream: Stream, data_key: str, cache_dir: Path | None, progress: Progress | None = None
+    stream: Stream,
+    data_key: str,
+    cache_dir: Path | None,
+    progress: Progress | None = None,
+    labels: LabelSchedule | None = None,
 ) -> F64:
-    """The replayed matrix, read from ``cache_dir`` when this data and schema were seen."""
+    """The replayed matrix, read from ``cache_dir`` when this data, schema and schedule were seen.
+
+    The protocol's 7-day schedule keeps its historical file name; any other
+    schedule is keyed by a hash of its arrivals and labels.
+    """
     if cache_dir is None:
-        return replay_features(stream, progress=progress)
-    path = cache_dir / f"friction-{data_key}-{schema_hash()}.npy"
+        return replay_features(stream, labels, progress)
+    suffix = "" if labels is None else f"-{_schedule_hash(labels)}"
+    path = cache_dir / f"friction-{data_key}-{schema_hash()}{suffix}.npy"
     if path.exists():
         log.info("feature cache hit", extra={"path": str(path)})
         matrix = np.load(path)
@@ -95,9 +132,15 @@ def cached_features(
             if progress is not None:
                 progress(len(stream))
             return np.asarray(matrix, dtype=np.float64)
-    matrix = replay_features(stream, progress=progress)
+    matrix = replay_features(stream, labels, progress)
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp.npy")
     np.save(partial, matrix)
     partial.replace(path)  # atomic: a killed run never leaves a truncated cache
     return matrix
+
+
+def _schedule_hash(labels: LabelSchedule) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(labels.arrival).tobytes())
+    digest.update(np.ascontiguousarray(labels.fraud).tobytes())
+    return digest.hexdigest()[:12]

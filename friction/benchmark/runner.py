@@ -85,15 +85,13 @@ class BenchmarkReport:
     runtime_s: float
 
     def mean(self, model: str) -> dict[str, float | None]:
-        return _finite({m: statistics.fmean(self._values(model, m)) for m in METRICS})
+        return mean_of(self._scores(model))
 
     def std(self, model: str) -> dict[str, float | None]:
-        many = len(self.folds) > 1
-        stds = {m: statistics.stdev(self._values(model, m)) if many else 0.0 for m in METRICS}
-        return _finite(stds)
+        return std_of(self._scores(model))
 
-    def _values(self, model: str, metric: str) -> list[float]:
-        return [float(getattr(getattr(f, model), metric)) for f in self.folds]
+    def _scores(self, model: str) -> list[Scores]:
+        return [getattr(f, model) for f in self.folds]
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` object: means at the top, stds and folds beside them."""
@@ -105,6 +103,18 @@ class BenchmarkReport:
             "protocol": self.protocol,
             "runtime_s": round(self.runtime_s, 1),
         }
+
+
+def mean_of(scores: list[Scores]) -> dict[str, float | None]:
+    """Mean of each metric over folds."""
+    return _finite({m: statistics.fmean(float(getattr(s, m)) for s in scores) for m in METRICS})
+
+
+def std_of(scores: list[Scores]) -> dict[str, float | None]:
+    """Sample standard deviation of each metric over folds (0 for a single fold)."""
+    if len(scores) < 2:
+        return _finite(dict.fromkeys(METRICS, 0.0))
+    return _finite({m: statistics.stdev(float(getattr(s, m)) for s in scores) for m in METRICS})
 
 
 def _finite(values: dict[str, float]) -> dict[str, float | None]:
@@ -123,35 +133,68 @@ def score(stream: Stream, rows: Any, predictions: F64) -> Scores:
 
 def run_fold(stream: Stream, fold: Fold, base: F64, ours: F64) -> FoldResult:
     """Train both models on the fold's training week and score its assessment week."""
-    train, assess = train_index(stream, fold), assessment_index(stream, fold)
-    y, days = stream.fraud[train], stream.day[train]
-    base_pred = models.fit_predict(models.BASELINE, base[train], y, days, base[assess])
-    ours_pred = models.fit_predict(models.FRICTION, ours[train], y, days, ours[assess])
+    assess = assessment_index(stream, fold)
     return FoldResult(
         fold=fold,
-        train_rows=len(train),
+        train_rows=len(train_index(stream, fold)),
         assessment_rows=len(assess),
         assessment_frauds=int(stream.fraud[assess].sum()),
-        baseline=score(stream, assess, base_pred),
-        friction=score(stream, assess, ours_pred),
+        baseline=fold_scores(stream, fold, base, models.BASELINE),
+        friction=fold_scores(stream, fold, ours, models.FRICTION),
     )
 
 
-def run_benchmark(
+def fold_scores(stream: Stream, fold: Fold, features: F64, spec: models.BoosterSpec) -> Scores:
+    """One model trained on the fold's training week, scored on its assessment week."""
+    train, assess = train_index(stream, fold), assessment_index(stream, fold)
+    y, days = stream.fraud[train], stream.day[train]
+    return score(
+        stream, assess, models.fit_predict(spec, features[train], y, days, features[assess])
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What every run of a protocol shares: the stream, its folds and both feature sets."""
+
+    stream: Stream
+    folds: list[Fold]
+    base: F64
+    ours: F64
+    data_key: str
+    cache_dir: Path | None
+
+
+def prepare(
     data_dir: Path, protocol: Protocol, cache_dir: Path | None, bar: BarFactory = no_bar
-) -> BenchmarkReport:
-    """Load the data, build both feature sets (friction's cached), run every fold."""
-    started = time.perf_counter()
+) -> Inputs:
+    """Load the data, check it covers the folds, build both feature sets (friction's cached)."""
     files = data_files(data_dir)
     stream = load_stream(files)
     folds = folds_for(protocol)
     check_coverage(stream, folds)
     base = baseline_features(stream)
+    key = data_hash(files)
     with bar("friction features (replay)", len(stream)) as advance:
-        ours = cached_features(stream, data_hash(files), cache_dir, progress=advance)
+        ours = cached_features(stream, key, cache_dir, progress=advance)
+    return Inputs(stream, folds, base, ours, key, cache_dir)
+
+
+def run_benchmark(
+    data_dir: Path, protocol: Protocol, cache_dir: Path | None, bar: BarFactory = no_bar
+) -> BenchmarkReport:
+    """Load the data, build both feature sets, run every fold."""
+    started = time.perf_counter()
+    return run_folds(prepare(data_dir, protocol, cache_dir, bar), protocol, started, bar)
+
+
+def run_folds(
+    inputs: Inputs, protocol: Protocol, started: float, bar: BarFactory = no_bar
+) -> BenchmarkReport:
+    """Both models on every fold; the runtime counts from ``started`` (before loading)."""
     results: list[FoldResult] = []
-    with bar("folds", len(folds)) as advance:
-        for fold in folds:
-            results.append(run_fold(stream, fold, base, ours))
+    with bar("folds", len(inputs.folds)) as advance:
+        for fold in inputs.folds:
+            results.append(run_fold(inputs.stream, fold, inputs.base, inputs.ours))
             advance(1)
     return BenchmarkReport(protocol, results, time.perf_counter() - started)

@@ -9,7 +9,7 @@ features, same parameters, same card, same promotion gate.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,18 +23,16 @@ from friction.scoring.features import FEATURE_NAMES
 Rows = tuple[NDArray[np.float64], NDArray[np.int8], NDArray[np.float64]]
 """A feature matrix, its 0/1 labels and each row's weight (1 / propensity of its label)."""
 
-Boost = Callable[[dict[str, Any], Rows, int, Rows | None], xgb.Booster]
-"""``boost(params, train, rounds, validation)``: a booster of at most ``rounds`` rounds;
-with validation rows it stops ``EARLY_STOPPING`` rounds after their best AUC-PR."""
-
-EARLY_STOPPING = 40
+Boost = Callable[[dict[str, Any], Rows, int, Rows | None, int], xgb.Booster]
+"""``boost(params, train, rounds, validation, patience)``: a booster of at most ``rounds``
+rounds; with validation rows it stops ``patience`` rounds after their best eval metric."""
 
 
 @contextlib.contextmanager
 def boosting(dask_scheduler: str | None, progress: bool) -> Iterator[Boost]:
     """A local ``Boost``, or one on the Dask scheduler at ``dask_scheduler`` (connected once)."""
     if dask_scheduler is None:
-        yield _local(progress)
+        yield local(progress)
         return
     try:
         from friction.training.distributed import dask_boosting
@@ -47,28 +45,29 @@ def boosting(dask_scheduler: str | None, progress: bool) -> Iterator[Boost]:
         yield boost
 
 
-def _local(progress: bool) -> Boost:
-    """Rounds in this process, with a progress bar."""
+def local(progress: bool, feature_names: Sequence[str] | None = FEATURE_NAMES) -> Boost:
+    """Rounds in this process, with a progress bar; columns named ``feature_names``."""
 
     def boost(
-        params: dict[str, Any], train: Rows, rounds: int, validation: Rows | None
+        params: dict[str, Any], train: Rows, rounds: int, validation: Rows | None, patience: int
     ) -> xgb.Booster:
-        evals = [] if validation is None else [(matrix(validation), "validation")]
+        evals = [] if validation is None else [(matrix(validation, feature_names), "validation")]
         stage = "early stopping" if evals else "training"
         with progress_bar(stage, rounds, progress) as advance:
             return xgb.train(
-                params, matrix(train), rounds, evals=evals, verbose_eval=False,
-                early_stopping_rounds=EARLY_STOPPING if evals else None,
+                params, matrix(train, feature_names), rounds, evals=evals, verbose_eval=False,
+                early_stopping_rounds=patience if evals else None,
                 callbacks=[_Advance(advance)],
             )  # fmt: skip
 
     return boost
 
 
-def matrix(rows: Rows) -> xgb.DMatrix:
-    """Weighted training rows named by the shared feature list."""
+def matrix(rows: Rows, feature_names: Sequence[str] | None = FEATURE_NAMES) -> xgb.DMatrix:
+    """Weighted training rows, columns named by the shared feature list by default."""
     X, y, weight = rows
-    return xgb.DMatrix(X, label=y, weight=weight, feature_names=list(FEATURE_NAMES))
+    names = None if feature_names is None else list(feature_names)
+    return xgb.DMatrix(X, label=y, weight=weight, feature_names=names)
 
 
 class _Advance(xgb.callback.TrainingCallback):

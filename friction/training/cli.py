@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from friction.training.booster import FRICTION
 from friction.training.production import add_sink_options, run_from_sink
 from friction.training.train import TrainOptions, train
 
@@ -32,9 +33,13 @@ def register(sub: Any) -> None:
         "--models", type=Path, default=Path("models"), help="registry folder (default: models)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=400, help="most boosting rounds (early stopping picks fewer)"
+        "--rounds", type=int, default=FRICTION.rounds,
+        help=f"most boosting rounds; early stopping picks fewer (default {FRICTION.rounds})",
+    )  # fmt: skip
+    depth = FRICTION.params["max_depth"]
+    parser.add_argument(
+        "--max-depth", type=int, default=depth, help=f"tree depth (default {depth})"
     )
-    parser.add_argument("--max-depth", type=int, default=5, help="tree depth (default 5)")
     parser.add_argument(
         "--label-delay-days",
         type=float,

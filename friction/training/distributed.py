@@ -22,7 +22,7 @@ from distributed import Client
 from xgboost import dask as dxgb
 
 from friction.scoring.features import FEATURE_NAMES
-from friction.training.boosting import EARLY_STOPPING, Boost, Rows
+from friction.training.boosting import Boost, Rows
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,11 @@ def dask_boosting(address: str) -> Iterator[Boost]:
         log.info("training on the Dask cluster at %s (%d workers)", address, workers)
 
         def boost(
-            params: dict[str, Any], train: Rows, rounds: int, validation: Rows | None
+            params: dict[str, Any],
+            train: Rows,
+            rounds: int,
+            validation: Rows | None,
+            patience: int,
         ) -> xgb.Booster:
             # a worker's thread count is its own, not the local machine's
             params = {k: v for k, v in params.items() if k != "nthread"}
@@ -43,7 +47,7 @@ def dask_boosting(address: str) -> Iterator[Boost]:
             evals = [] if validation is None else [(_matrix(client, validation, workers), "val")]
             output = dxgb.train(
                 client, params, dtrain, rounds, evals=evals, verbose_eval=False,
-                early_stopping_rounds=EARLY_STOPPING if evals else None,
+                early_stopping_rounds=patience if evals else None,
             )  # fmt: skip
             booster: xgb.Booster = output["booster"]
             return booster

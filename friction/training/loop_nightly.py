@@ -19,12 +19,31 @@ from numpy.typing import NDArray
 
 from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.model import Model
+from friction.training.booster import THREADS, BoosterSpec
 from friction.training.boosting import matrix
 from friction.training.metrics import average_precision
-from friction.training.train import booster_params
 
 LOOP_LEARNING_RATE = 0.2
 """Larger than ``friction train``'s: a nightly model gets few rounds on a small machine."""
+NIGHTLY = BoosterSpec(
+    params={
+        "objective": "binary:logistic",
+        "eval_metric": "aucpr",
+        "max_depth": 5,
+        "eta": LOOP_LEARNING_RATE,
+        "subsample": 0.9,
+        "colsample_bytree": 0.9,
+        "min_child_weight": 2,
+        "tree_method": "hist",
+        "max_bin": 256,
+        "base_score": 0.5,
+        "seed": 0,
+        "nthread": THREADS,
+    },
+    rounds=0,  # set per night by the caller
+)
+"""The nightly retrain's booster: small, fast, no early stopping (a night's hold-out judges
+the candidate instead); the simulated worlds of ``friction loop`` were set with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +93,8 @@ def fit_model(
     rounds: int, version: str, seed: int = 0, learning_rate: float = 0.1,
 ) -> Model:  # fmt: skip
     """A weighted XGBoost model as the served ``Model`` (no early stopping: nightly, small)."""
-    params = booster_params(5, learning_rate, seed, max_bin=256)
-    booster = xgb.train(params, matrix((X, y, weight)), rounds, verbose_eval=False)
+    spec = NIGHTLY.with_params(eta=learning_rate, seed=seed)
+    booster = xgb.train(spec.params, matrix((X, y, weight)), rounds, verbose_eval=False)
     return Model.from_booster(booster, version=version, feature_names=FEATURE_NAMES)
 
 

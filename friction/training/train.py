@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import platform
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from friction.errors import NoModel
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
+from friction.training.booster import FRICTION, fit
 from friction.training.boosting import boosting
 from friction.training.dataset import Dataset, build_dataset, read_lines
 from friction.training.metrics import average_precision, roc_auc
@@ -44,9 +45,9 @@ class TrainOptions:
 
     data: Path
     models_dir: Path
-    rounds: int = 400
-    max_depth: int = 5
-    learning_rate: float = 0.08
+    rounds: int = FRICTION.rounds
+    max_depth: int = FRICTION.params["max_depth"]
+    learning_rate: float = FRICTION.params["eta"]
     test_share: float = 0.25
     label_delay_days: float = 7.0
     promote: Promote = "if-better"
@@ -118,34 +119,17 @@ def _time_split(
 
 
 def _fit(dataset: Dataset, rows: NDArray[np.bool_], options: TrainOptions) -> xgb.Booster:
-    """Early stopping on the latest fifth of the training period, then a refit on all of it."""
+    """friction's recipe (``training.booster``, as benchmarked) with the options' overrides;
+    rounds run here or on the Dask cluster, each row weighted by 1 / its label's propensity."""
+    spec = replace(
+        FRICTION.with_params(
+            max_depth=options.max_depth, eta=options.learning_rate, seed=options.seed
+        ),
+        rounds=options.rounds,
+    )
     X, y, ts, w = dataset.X[rows], dataset.y[rows], dataset.ts[rows], dataset.weights()[rows]
-    fit_rows, val_rows = _time_split(ts, 0.2)
-    params = booster_params(options.max_depth, options.learning_rate, options.seed)
     with boosting(options.dask_scheduler, options.progress) as boost:
-        fit, val = (X[fit_rows], y[fit_rows], w[fit_rows]), (X[val_rows], y[val_rows], w[val_rows])
-        probe = boost(params, fit, options.rounds, val)
-        return boost(params, (X, y, w), max(10, probe.best_iteration + 1), None)
-
-
-def booster_params(
-    max_depth: int, learning_rate: float, seed: int, max_bin: int = 1024
-) -> dict[str, Any]:
-    """XGBoost settings shared by ``friction train`` and ``friction loop``'s nightly retrain."""
-    return {
-        "objective": "binary:logistic",
-        "eval_metric": "aucpr",
-        "max_depth": max_depth,
-        "eta": learning_rate,
-        "subsample": 0.9,
-        "colsample_bytree": 0.9,
-        "min_child_weight": 2,
-        "tree_method": "hist",
-        "max_bin": max_bin,
-        "base_score": 0.5,
-        "seed": seed,
-        "nthread": 2,
-    }
+        return fit(spec, X, y, ts, w, boost)
 
 
 def _metrics(y: NDArray[np.int8], scores: NDArray[np.floating]) -> dict[str, float]:

@@ -46,3 +46,25 @@ def test_test_protocol_without_its_months_is_refused(
 ) -> None:
     assert run(["benchmark", "handbook", "--data", str(data_dir), "--protocol", "test"]) == 2
     assert "missing days" in capsys.readouterr().err
+
+
+def test_dialogue_labels_add_a_key_and_keep_the_others(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    argv = ["benchmark", "handbook", "--data", str(data_dir), "--json", "--cache-dir", str(cache)]
+    assert run([*argv, "--labels", "dialogue"]) == 0
+    out = capsys.readouterr().out
+    assert "Dialogue labels (a separate run)" in out
+    report = json.loads(out.strip().splitlines()[-1])
+    assert {"baseline", "friction", "folds", "dialogue"} <= set(report)
+    arms = report["dialogue"]["arms"]
+    assert set(arms) == {"dialogue", "dialogue+discovery-1%", "dialogue+discovery-5%"}
+    for arm in arms.values():
+        assert set(arm["mean"]) == {"auc", "ap", "cp100"}
+        assert len(arm["folds"]) == 4
+        assert arm["spent"]["payments"] > 0
+    discovery = arms["dialogue+discovery-5%"]["spent"]
+    assert discovery["challenges"] >= discovery["discovery_challenges"] > 0
+    assert arms["dialogue"]["spent"]["discovery_challenges"] == 0
+    assert len(list(cache.iterdir())) == 4  # the 7-day schedule and one per arm
