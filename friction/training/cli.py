@@ -40,6 +40,11 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--max-depth", type=int, default=depth, help=f"tree depth (default {depth})"
     )
+    eta = FRICTION.params["eta"]
+    parser.add_argument(
+        "--learning-rate", type=float, default=eta,
+        help=f"boosting learning rate (default {eta}; larger for few rounds)",
+    )  # fmt: skip
     parser.add_argument(
         "--label-delay-days",
         type=float,
@@ -74,7 +79,8 @@ def _run(args: argparse.Namespace) -> int:
     result = train(
         TrainOptions(
             data=args.data, models_dir=args.models, rounds=args.rounds, max_depth=args.max_depth,
-            label_delay_days=args.label_delay_days, promote=args.promote, metric=args.metric,
+            learning_rate=args.learning_rate, label_delay_days=args.label_delay_days,
+            promote=args.promote, metric=args.metric,
             seed=args.seed, progress=not args.no_progress, dask_scheduler=args.dask_scheduler,
         )
     )  # fmt: skip

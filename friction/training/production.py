@@ -172,7 +172,8 @@ def run_from_sink(args: argparse.Namespace) -> int:
     )
     options = TrainOptions(
         data=args.from_sink, models_dir=args.models, rounds=args.rounds,
-        max_depth=args.max_depth, promote=args.promote, metric=args.metric, seed=args.seed,
+        max_depth=args.max_depth, learning_rate=args.learning_rate, promote=args.promote,
+        metric=args.metric, seed=args.seed,
         dask_scheduler=args.dask_scheduler,
     )  # fmt: skip
     result, counts = train_from_sink(args.from_sink, options, Maturity(args.mature_days, as_of))

@@ -33,6 +33,7 @@ def test_dask_training_registers_a_model_as_good_as_local(
 ) -> None:
     local = champion_version(registry)  # trained in this process on the same stream and split
     argv = ["train", "--data", str(sim_stream), "--models", str(registry), "--rounds", "40"]
+    argv += ["--learning-rate", "0.1"]  # as the local model of ``models_dir`` (conftest)
     assert main([*argv, "--promote", "never", "--no-progress", "--dask-scheduler", scheduler]) == 0
 
     (version,) = set(list_versions(registry)) - {local}
