@@ -9,14 +9,18 @@ clients built from ``redis_url`` / ``kafka_bootstrap`` reconnect by themselves.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,3 +187,60 @@ def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 def kafka_bootstrap(kafka_server: ServerProcess) -> str:
     """Bootstrap address (``host:port``) of the session's broker."""
     return f"127.0.0.1:{kafka_server.port}"
+
+
+def service_env(data_dir: Path, models_dir: Path, **friction: str) -> dict[str, str]:
+    """The environment of a ``friction serve`` child: this one's, minus any FRICTION_*
+    setting, plus a data dir, the test models, a free port and ``friction`` (FRICTION_ names
+    without the prefix)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRICTION_")}
+    env |= {"FRICTION_DATA_DIR": str(data_dir), "FRICTION_MODELS_DIR": str(models_dir)}
+    env["FRICTION_HTTP_PORT"] = str(free_port())
+    return env | {f"FRICTION_{name.upper()}": value for name, value in friction.items()}
+
+
+@contextlib.asynccontextmanager
+async def serving(env: dict[str, str], log_path: Path) -> AsyncIterator[Service]:
+    """A ready ``friction serve`` child for the block; stopped gracefully after it."""
+    service = Service(env, log_path)
+    async with aiohttp.ClientSession() as session:
+        await service.start(session)
+    try:
+        yield service
+    finally:
+        service.end(kill=False)
+
+
+class Service:
+    """``python -m friction serve`` as a child process that the test may SIGKILL."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, verbose: bool = False) -> None:
+        self.port = int(env["FRICTION_HTTP_PORT"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env, self._log = env, log_path
+        self._argv = [sys.executable, "-m", "friction", *(["-v"] if verbose else []), "serve"]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        with self._log.open("ab") as log:
+            self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once
+                self._argv, env=self._env, cwd=ROOT,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self._log.read_text()[-3000:]
+            try:
+                async with session.get(f"{self.url}/readyz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        pytest.fail(f"service did not become ready:\n{self._log.read_text()[-3000:]}")
+
+    def end(self, kill: bool) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill() if kill else proc.terminate()
+            proc.wait(timeout=30)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-import os
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -37,8 +36,7 @@ from friction.api.carddata import luhn_valid
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, sign
 from tests.conftest import CANONICAL
 from tests.dialogues import FakeSms
-from tests.integration.test_outbox_faults import Service
-from tests.servers import ServerProcess, free_port
+from tests.servers import ServerProcess, Service, free_port, service_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka, pytest.mark.timeout(120)]
 
@@ -258,12 +256,10 @@ async def test_no_card_number_reaches_logs_store_bus_files_or_texts(
 ) -> None:  # fmt: skip
     assert all(luhn_valid(pan) for pan in PANS)
     redis_url, redis = redis_db
-    port = free_port()
     data_dir = tmp_path / "var"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRICTION_")}
+    env = service_env(data_dir, models_dir)
+    port = int(env["FRICTION_HTTP_PORT"])
     env |= {
-        "FRICTION_DATA_DIR": str(data_dir), "FRICTION_MODELS_DIR": str(models_dir),
-        "FRICTION_HTTP_PORT": str(port),
         "FRICTION_STORE": redis_url, "FRICTION_BUS": f"kafka://{kafka_bootstrap}",
         "FRICTION_KAFKA_IDEMPOTENT": "false", "FRICTION_ACCESS_LOG": "true",
         "FRICTION_API_KEYS": orjson.dumps({"acme": API_KEY}).decode(),

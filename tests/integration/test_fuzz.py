@@ -18,8 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.integration.test_outbox_faults import Service
-from tests.servers import free_port
+from tests.servers import service_env, serving
 
 pytestmark = pytest.mark.timeout(120)
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -28,18 +27,9 @@ TRACE_MARKERS = (b"Traceback", b'File "', b"Exception", b"friction/")
 
 @pytest.fixture
 async def service(tmp_path: Path, models_dir: Path) -> AsyncIterator[tuple[str, Path]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRICTION_")}
-    env |= {
-        "FRICTION_DATA_DIR": str(tmp_path / "var"), "FRICTION_MODELS_DIR": str(models_dir),
-        "FRICTION_HTTP_PORT": str(free_port()), "FRICTION_DEFAULT_CHANNELS": "in_app,console",
-    }  # fmt: skip
-    process = Service(env, tmp_path / "service.log")
-    async with aiohttp.ClientSession() as session:
-        await process.start(session)
-    try:
+    env = service_env(tmp_path / "var", models_dir, default_channels="in_app,console")
+    async with serving(env, tmp_path / "service.log") as process:
         yield process.url, tmp_path / "service.log"
-    finally:
-        process.end(kill=False)
 
 
 async def test_schemathesis_finds_no_server_error(service: tuple[str, Path]) -> None:

@@ -16,8 +16,6 @@ import contextlib
 import itertools
 import os
 import random
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,7 +33,7 @@ from friction.ports import CLAIM_TTL_S
 from friction.settings import Settings
 from friction.training.dataset import read_lines
 from tests.conftest import Client
-from tests.servers import ROOT, ServerProcess, free_port, tansu_process
+from tests.servers import ServerProcess, Service, free_port, tansu_process
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka, pytest.mark.slow]
 
@@ -72,41 +70,6 @@ async def decision_ids(bootstrap: str, tag: str, expected: int, timeout_s: float
     finally:
         await consumer.stop()
     return ids
-
-
-class Service:
-    """``python -m friction serve`` as a child process that the test may SIGKILL."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, verbose: bool = False) -> None:
-        self.port = int(env["FRICTION_HTTP_PORT"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._env, self._log = env, log_path
-        self._argv = [sys.executable, "-m", "friction", *(["-v"] if verbose else []), "serve"]
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self, session: aiohttp.ClientSession) -> None:
-        with self._log.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once
-                self._argv, env=self._env, cwd=ROOT,
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self._log.read_text()[-3000:]
-            try:
-                async with session.get(f"{self.url}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-        pytest.fail(f"service did not become ready:\n{self._log.read_text()[-3000:]}")
-
-    def end(self, kill: bool) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.kill() if kill else proc.terminate()
-            proc.wait(timeout=30)
 
 
 @pytest.fixture

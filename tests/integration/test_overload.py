@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -26,9 +25,8 @@ import pytest
 
 from friction.storage.embedded import EmbeddedStore
 from tests.conftest import CANONICAL
-from tests.integration.test_outbox_faults import Service
 from tests.ledger import check_ledger, file_decision_ids
-from tests.servers import free_port
+from tests.servers import service_env, serving
 
 pytestmark = pytest.mark.timeout(150)
 Result = tuple[int, float, str, str, bytes]  # status, seconds, payment id, Retry-After, body
@@ -68,21 +66,12 @@ async def open_loop(
 @pytest.fixture
 async def service(tmp_path: Path, models_dir: Path) -> AsyncIterator[tuple[str, Path]]:
     """The service in a process of its own (the load generator must not share its loop)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRICTION_")}
-    env |= {
-        "FRICTION_DATA_DIR": str(tmp_path / "var"), "FRICTION_MODELS_DIR": str(models_dir),
-        "FRICTION_HTTP_PORT": str(free_port()), "FRICTION_MAX_INFLIGHT": "64",
-        "FRICTION_CHALLENGE_AT": "1.0", "FRICTION_DECLINE_AT": "1.0",
-        "FRICTION_CHALLENGE_LOSS_MINOR": "0", "FRICTION_EXPLORE_SHARE": "0",
-        "FRICTION_DEFAULT_CHANNELS": "in_app",
-    }  # fmt: skip
-    process = Service(env, tmp_path / "service.log")
-    async with aiohttp.ClientSession() as session:
-        await process.start(session)
-    try:
+    env = service_env(
+        tmp_path / "var", models_dir, max_inflight="64", challenge_at="1.0", decline_at="1.0",
+        challenge_loss_minor="0", explore_share="0", default_channels="in_app",
+    )  # fmt: skip
+    async with serving(env, tmp_path / "service.log") as process:
         yield process.url, tmp_path / "var"
-    finally:
-        process.end(kill=False)
 
 
 async def closed_loop(

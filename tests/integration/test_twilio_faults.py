@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import os
 import statistics
 import time
 from collections import Counter
@@ -28,9 +27,8 @@ import pytest
 
 from tests.conftest import CANONICAL
 from tests.dialogues import FakeSms, dialogue_events
-from tests.integration.test_outbox_faults import Service
 from tests.integration.test_overload import p99
-from tests.servers import free_port
+from tests.servers import service_env, serving
 
 pytestmark = pytest.mark.timeout(150)
 PER_PHASE = 400
@@ -70,22 +68,14 @@ async def service(
     tmp_path: Path, models_dir: Path, fake_sms: FakeSms
 ) -> AsyncIterator[tuple[str, Path]]:
     """The service in its own process, SMS then in-app, caps far above this test's sends."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRICTION_")}
-    env |= {
-        "FRICTION_DATA_DIR": str(tmp_path / "var"), "FRICTION_MODELS_DIR": str(models_dir),
-        "FRICTION_HTTP_PORT": str(port), "FRICTION_CHALLENGE_AT": "0.0",
-        "FRICTION_EXPLORE_SHARE": "0", "FRICTION_DEFAULT_CHANNELS": "sms,in_app",
-        "FRICTION_TWILIO_TIMEOUT_SECONDS": str(TIMEOUT_S), "FRICTION_SMS_SPEND_CAP": "10000",
-        "FRICTION_SMS_PER_PREFIX_CAP": "10000", **fake_sms.env(port),
-    }  # fmt: skip
-    process = Service(env, tmp_path / "service.log")
-    async with aiohttp.ClientSession() as session:
-        await process.start(session)
-    try:
+    env = service_env(
+        tmp_path / "var", models_dir, challenge_at="0.0", explore_share="0",
+        default_channels="sms,in_app", twilio_timeout_seconds=str(TIMEOUT_S),
+        sms_spend_cap="10000", sms_per_prefix_cap="10000",
+    )  # fmt: skip
+    env |= fake_sms.env(int(env["FRICTION_HTTP_PORT"]))
+    async with serving(env, tmp_path / "service.log") as process:
         yield process.url, tmp_path / "var"
-    finally:
-        process.end(kill=False)
 
 
 async def on_rung(data_dir: Path, tag: str, state: str, channel: str, within_s: float) -> None:
