@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     api_keys: dict[str, SecretStr] = {}
     """Gateway API keys as JSON, tenant → key; empty: one open ``default`` tenant (dev only)."""
     tenant_rate_per_second: float = Field(0.0, ge=0)
-    """Requests per second each tenant may make on average (0 = no limit)."""
+    """Requests per second each tenant may make on average (0 = no limit). Counted in each
+    process, off the store: a shared counter would add a round trip to every request."""
     tenant_burst: int = Field(100, ge=1)
     """Requests a tenant may make at once above its average rate."""
     max_body_bytes: int = Field(64 * 1024, ge=1024)
