@@ -129,9 +129,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the store answers and a model is loaded."""
+    """Readiness: the store answers and a model is loaded (and which challenger shadows it)."""
     await request.app[STORE].get_payment("readyz-probe")
-    return web.json_response({"status": "ready", "model": request.app[SCORER].model_version})
+    scorer = request.app[SCORER]
+    ready = {"status": "ready", "model": scorer.model_version, "shadow": scorer.shadow_version}
+    return web.json_response(ready)
 
 
 async def metrics(request: web.Request) -> web.Response:

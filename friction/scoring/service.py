@@ -124,6 +124,12 @@ class Scorer:
         """Version of the model being served."""
         return self._slot.model.version
 
+    @property
+    def shadow_version(self) -> str | None:
+        """Version of the challenger scored in shadow, if one is loaded."""
+        shadow = self._slot.shadow
+        return None if shadow is None else shadow.version
+
     def forget_degraded(self) -> None:
         """The spill journal reached the store: idempotency is the store's again."""
         self._degraded.clear()

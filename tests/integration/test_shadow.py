@@ -46,8 +46,10 @@ def decided(responses: dict[str, Any]) -> dict[str, Any]:
 
 
 async def serve(settings: Settings, start_app: StartApp, payments: list[dict[str, Any]]) -> Any:
-    """Score ``payments``; the responses and, once the app has drained, the decision events."""
+    """Score ``payments``: the responses, the decision events once the app has drained, and
+    the shadow version ``/readyz`` reported."""
     client = await start_app(settings)
+    shadow_ready = (await (await client.get("/readyz")).json())["shadow"]
     responses = {}
     for payment in payments:
         response = await client.post("/v1/score", json=payment)
@@ -56,7 +58,8 @@ async def serve(settings: Settings, start_app: StartApp, payments: list[dict[str
     await client.close()  # drains the outbox to the event log
     events = list(read_events(settings.event_log_dir, "decisions"))
     assert all(isinstance(e, DecisionEvent) for e in events)
-    return responses, {e.payment_id: e for e in events if isinstance(e, DecisionEvent)}
+    by_payment = {e.payment_id: e for e in events if isinstance(e, DecisionEvent)}
+    return responses, by_payment, shadow_ready
 
 
 async def test_shadow_scores_are_logged_and_decisions_stay_the_champions(
@@ -72,8 +75,9 @@ async def test_shadow_scores_are_logged_and_decisions_stay_the_champions(
 
     plain = make_settings(models_dir=registry, data_dir=tmp_path / "plain")
     shadowed = make_settings(models_dir=registry, data_dir=tmp_path / "shadow", shadow_model=shadow)
-    alone, alone_events = await serve(plain, start_app, payments)
-    served, events = await serve(shadowed, start_app, payments)
+    alone, alone_events, no_shadow = await serve(plain, start_app, payments)
+    served, events, shadow_ready = await serve(shadowed, start_app, payments)
+    assert (no_shadow, shadow_ready) == (None, shadow)
 
     assert decided(served) == decided(alone)  # decisions, scores, reasons, versions: unchanged
     assert len(events) == PAYMENTS
@@ -96,6 +100,6 @@ async def test_a_shadow_that_cannot_load_is_skipped_with_a_warning(
     settings = make_settings(shadow_model="no-such-version")
     payments = [line["payment"] for line in itertools.islice(read_lines(sim_stream), 5)]
     with caplog.at_level(logging.WARNING, logger="friction.scoring.shadow"):
-        _, events = await serve(settings, start_app, payments)
-    assert "shadow model no-such-version not loaded" in caplog.text
+        _, events, shadow_ready = await serve(settings, start_app, payments)
+    assert "shadow model no-such-version not loaded" in caplog.text and shadow_ready is None
     assert len(events) == 5 and all(e.shadow is None for e in events.values())
