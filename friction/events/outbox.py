@@ -37,7 +37,7 @@ class OutboxRelay:
         """Publish everything pending now; returns how many events went out."""
         sent = 0
         while entries := await self._outbox.pending(BATCH):
-            await self._bus.publish([entry.event for entry in entries])
+            await self._bus.publish_encoded([entry.event for entry in entries])
             await self._outbox.ack([entry.seq for entry in entries])
             sent += len(entries)
         self.published += sent
