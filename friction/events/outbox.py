@@ -3,7 +3,8 @@
 The store writes events in the same transaction as the state they announce;
 this relay publishes them and only then acknowledges, so a crash anywhere
 re-publishes (consumers de-duplicate on ``event_id``) and never loses one. If
-the bus is down the outbox simply grows and drains when it returns.
+the bus is down the outbox simply grows and drains when it returns. Events
+travel as the bytes the store keeps (``EncodedEvent``), never re-validated.
 """
 
 from __future__ import annotations
