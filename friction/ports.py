@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from friction.events.schemas import EncodedEvent
 from friction.records import (
     AnyEvent,
     Change,
@@ -131,6 +132,10 @@ class Store(
 class EventBus(Protocol):
     async def publish(self, events: Sequence[AnyEvent]) -> None:
         """Deliver events (at least once); consumers de-duplicate on ``event_id``."""
+        ...
+
+    async def publish_encoded(self, events: Sequence[EncodedEvent]) -> None:
+        """``publish`` for events already encoded (the outbox's): their bytes go out as they are."""
         ...
 
     async def close(self) -> None: ...

@@ -14,7 +14,13 @@ from pydantic import BaseModel
 
 from friction.api.schemas import PaymentStatus, Reason
 from friction.dialogue.flows import FlowState
-from friction.events.schemas import DecisionEvent, DialogueEvent, ErasureEvent, LabelEvent
+from friction.events.schemas import (
+    DecisionEvent,
+    DialogueEvent,
+    EncodedEvent,
+    ErasureEvent,
+    LabelEvent,
+)
 
 DialogueState = Literal[
     "created", "sent", "delivered", "answered", "expired", "opted_out", "failed"
@@ -194,7 +200,7 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """An event waiting to be published, with its position in the outbox."""
+    """An event waiting to be published, as stored, with its position in the outbox."""
 
     seq: int
-    event: AnyEvent
+    event: EncodedEvent

@@ -20,7 +20,7 @@ from typing import IO
 
 from pydantic import TypeAdapter
 
-from friction.events.schemas import TOPIC_OF, Topic, topic_of
+from friction.events.schemas import TOPIC_OF, EncodedEvent, Topic
 from friction.records import AnyEvent
 
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
@@ -43,13 +43,16 @@ class FileBus:
             self._files[topic] = (directory / f"{topic}.jsonl").open("ab")
 
     async def publish(self, events: Sequence[AnyEvent]) -> None:
+        await self.publish_encoded([EncodedEvent.of(event) for event in events])
+
+    async def publish_encoded(self, events: Sequence[EncodedEvent]) -> None:
         touched: set[Topic] = set()
         for event in events:
-            topic = topic_of(event)
+            topic = event.topic
             if event.event_id in self._seen[topic]:
                 continue
             self._remember(topic, event.event_id)
-            self._files[topic].write(event.model_dump_json(by_alias=True).encode() + b"\n")
+            self._files[topic].write(event.raw + b"\n")
             touched.add(topic)
         for topic in touched:
             self._files[topic].flush()

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import TypeAdapter, ValidationError
 
-from friction.events.schemas import topic_of
+from friction.events.schemas import EncodedEvent
 from friction.records import AnyEvent
 
 log = logging.getLogger(__name__)
@@ -49,19 +49,19 @@ class KafkaBus:
         return cls(bootstrap_of(url), idempotent=idempotent)
 
     async def publish(self, events: Sequence[AnyEvent]) -> None:
+        await self.publish_encoded([EncodedEvent.of(event) for event in events])
+
+    async def publish_encoded(self, events: Sequence[EncodedEvent]) -> None:
         """Send all events, then wait for every acknowledgement (raises if any failed)."""
         if not events:
             return
         producer = await self._started()
         pending = [
             await producer.send(
-                topic_of(event),
-                value=event.model_dump_json(by_alias=True).encode(),
+                event.topic,
+                value=event.raw,
                 key=event.customer_id.encode(),
-                headers=[
-                    ("schema", event.schema_.encode()),
-                    ("event_id", event.event_id.encode()),
-                ],
+                headers=[("schema", event.schema.encode()), ("event_id", event.event_id.encode())],
             )
             for event in events
         ]

@@ -3,7 +3,8 @@
 The store writes events in the same transaction as the state they announce;
 this relay publishes them and only then acknowledges, so a crash anywhere
 re-publishes (consumers de-duplicate on ``event_id``) and never loses one. If
-the bus is down the outbox simply grows and drains when it returns.
+the bus is down the outbox simply grows and drains when it returns. Events
+travel as the bytes the store keeps (``EncodedEvent``), never re-validated.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class OutboxRelay:
         """Publish everything pending now; returns how many events went out."""
         sent = 0
         while entries := await self._outbox.pending(BATCH):
-            await self._bus.publish([entry.event for entry in entries])
+            await self._bus.publish_encoded([entry.event for entry in entries])
             await self._outbox.ack([entry.seq for entry in entries])
             sent += len(entries)
         self.published += sent

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import TypeAdapter
 
+from friction.events.schemas import EncodedEvent, encode
 from friction.ports import CLAIM_TTL_S
 from friction.records import (
-    AnyEvent,
     Change,
     DialogueRecord,
     Mark,
@@ -71,7 +70,6 @@ _LIST_REVIEWS = """
 SELECT value FROM review WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR assignee = ?2)
 AND sort > ?3 ORDER BY sort LIMIT ?4
 """
-_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 _OF_CUSTOMER = "SELECT key, value FROM kv WHERE ns = ? AND instr(value, ?) > 0"
 # Retention, the embedded counterpart of the Redis TTLs (see redis_store): records by the
 # wall-clock time they were written, marks by their ``until`` plus a day.
@@ -226,7 +224,7 @@ class EmbeddedStore:
             rows.append(("preferences", customer_id, preferences.model_dump_json().encode()))
         if change.dialogue is not None:
             self._stage_dialogue(change.dialogue)
-        self._events.extend(e.model_dump_json(by_alias=True).encode() for e in change.events)
+        self._events.extend(encode(e) for e in change.events)
 
     def _flush(self) -> None:
         """Write everything staged since the last flush in one transaction."""
@@ -272,7 +270,7 @@ class EmbeddedStore:
     # --- Outbox -------------------------------------------------------------
     async def pending(self, limit: int) -> list[OutboxEntry]:
         cursor = self._db.execute("SELECT seq, event FROM outbox ORDER BY seq LIMIT ?", (limit,))
-        return [OutboxEntry(seq, _EVENT.validate_json(raw)) for seq, raw in cursor]
+        return [OutboxEntry(seq, EncodedEvent.from_json(raw)) for seq, raw in cursor]
 
     async def ack(self, seqs: Sequence[int]) -> None:
         with self._db:

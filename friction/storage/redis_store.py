@@ -51,7 +51,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import orjson
-from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
@@ -59,9 +58,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from friction.aio import cancelled
 from friction.errors import StoreUnavailable
+from friction.events.schemas import EncodedEvent, encode
 from friction.ports import CLAIM_TTL_S
 from friction.records import (
-    AnyEvent,
     Change,
     DialogueRecord,
     Observation,
@@ -100,7 +99,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 CLOSE_SECONDS = 2.0
 
-_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 _BUCKET_INDEX = {b"n": 0, b"f": 1, b"g": 2}
 BUDGET_KEEP = 50
 
@@ -281,7 +279,7 @@ class RedisStore:
         review_key, review_args = self._review_args(change.review)
         keys = [f"{p}outbox", f"{p}outbox:seq", f"{p}open", f"{p}pay:{payment_id}"]
         keys += [f"{p}dlg:{dialogue.id if dialogue else ''}", budget_key, pref_key, review_key]
-        args: list[str | int] = [payment_json, "", "", 0, challenge_ts, BUDGET_KEEP]
+        args: list[str | int | bytes] = [payment_json, "", "", 0, challenge_ts, BUDGET_KEEP]
         if dialogue is not None:
             args[1:4] = [dialogue.model_dump_json(), dialogue.id, int(dialogue.is_open)]
         args += [ttl.payment, ttl.dialogue, ttl.budget, ttl.bucket]
@@ -296,7 +294,7 @@ class RedisStore:
             keys.append(f"{p}mark:{mark.kind}:{mark.key}")
             value = f"{mark.until!r} {mark.value}".rstrip()
             args += [value, int(max(mark.until - now, 0.0)) + MARK_GRACE_S]
-        args += [event.model_dump_json(by_alias=True) for event in change.events]
+        args += [encode(event) for event in change.events]  # the bytes the buses will write
         try:
             await self._commit(keys=keys, args=args)
         except ResponseError as error:
@@ -340,7 +338,7 @@ class RedisStore:
         keys = [f"{self._p}outbox", f"{self._p}outbox:lease"]
         reply = await self._pending(keys=keys, args=[self._relay_token, OUTBOX_LEASE_MS, limit])
         rows = cast(list[tuple[bytes, list[bytes]]], reply)  # [id, [b"e", event JSON]]
-        return [OutboxEntry(_seq(row_id), _EVENT.validate_json(f[1])) for row_id, f in rows]
+        return [OutboxEntry(_seq(row_id), EncodedEvent.from_json(f[1])) for row_id, f in rows]
 
     async def ack(self, seqs: Sequence[int]) -> None:
         if seqs:

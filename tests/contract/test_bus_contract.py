@@ -21,7 +21,15 @@ from aiokafka import AIOKafkaConsumer
 
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus, bootstrap_of, consume
-from friction.events.schemas import DecisionEvent, DialogueEvent, LabelEvent, Topic, topic_of
+from friction.events.schemas import (
+    DecisionEvent,
+    DialogueEvent,
+    EncodedEvent,
+    LabelEvent,
+    Topic,
+    encode,
+    topic_of,
+)
 from friction.ports import EventBus
 from friction.records import AnyEvent
 
@@ -142,7 +150,8 @@ async def test_republished_events_deduplicate_on_event_id(adapter: BusUnderTest)
     customers = customers_of_run(1)
     events = events_for(customers, 6)
     await adapter.bus.publish(events)
-    await adapter.bus.publish(events[3:])  # a relay that crashed before its ack
+    # a relay that crashed before its ack publishes again, from the outbox's bytes
+    await adapter.bus.publish_encoded([EncodedEvent.of(e) for e in events[3:]])
     await adapter.bus.publish([])
     for topic in ("decisions", "dialogues", "labels"):
         sent = [e for e in events if topic_of(e) == topic]
@@ -151,7 +160,45 @@ async def test_republished_events_deduplicate_on_event_id(adapter: BusUnderTest)
         assert sorted(set(ids)) == sorted(e.event_id for e in sent)
 
 
+async def test_encoded_events_go_out_byte_for_byte(adapter: BusUnderTest) -> None:
+    """``publish_encoded`` writes the stored bytes as they are, routed like ``publish``."""
+    customers = customers_of_run(1)  # one key: order is kept across both calls
+    events = events_for(customers, 9)
+    await adapter.bus.publish_encoded([EncodedEvent.of(e) for e in events[:5]])
+    await adapter.bus.publish_encoded([])
+    await adapter.bus.publish(events[5:])
+    for topic in ("decisions", "dialogues", "labels"):
+        sent = [e for e in events if topic_of(e) == topic]
+        got = await adapter.read(topic, set(customers), len(sent))
+        assert got == [(e.customer_id, encode(e)) for e in sent]
+
+
 # --- Kafka only ----------------------------------------------------------------------
+
+
+@pytest.mark.kafka
+async def test_kafka_headers_carry_schema_and_event_id(kafka_bootstrap: str) -> None:
+    """Routers read the schema and event id from headers, without parsing the body."""
+    customer = customers_of_run(1)[0]
+    (event,) = (e for e in events_for([customer], 3) if topic_of(e) == "dialogues")
+    bus = KafkaBus(kafka_bootstrap, idempotent=False)
+    try:
+        await bus.publish_encoded([EncodedEvent.of(event)])
+    finally:
+        await bus.close()
+    consumer = AIOKafkaConsumer(
+        "dialogues", bootstrap_servers=kafka_bootstrap, group_id=None,
+        auto_offset_reset="earliest",
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        async with asyncio.timeout(20):
+            while (message := await consumer.getone()).key != customer.encode():
+                pass
+    finally:
+        await consumer.stop()
+    assert message.value == encode(event)
+    assert dict(message.headers) == {"schema": b"dialogue/v1", "event_id": event.event_id.encode()}
 
 
 @pytest.mark.kafka

@@ -17,20 +17,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from redis.asyncio import Connection, ConnectionPool, Redis
 from redis.exceptions import ResponseError
 
 from friction.api.schemas import PaymentStatus, Reason
 from friction.errors import Conflict, InvalidInput, StoreUnavailable
-from friction.events.schemas import DecisionEvent, DialogueEvent
+from friction.events.schemas import (
+    DecisionEvent,
+    DialogueEvent,
+    EncodedEvent,
+    ErasureEvent,
+    LabelEvent,
+)
 from friction.ports import Store
 from friction.records import (
+    AnyEvent,
     Change,
     DialogueRecord,
     LabelUpdate,
     Mark,
     Observation,
+    OutboxEntry,
     PaymentRecord,
     Preferences,
     Quota,
@@ -213,6 +222,12 @@ def decision_event(payment_id: str) -> DecisionEvent:
     )
 
 
+def payment_of(entry: OutboxEntry) -> str:
+    """The payment id of an outbox entry's event (entries carry the stored JSON)."""
+    payment_id: str = orjson.loads(entry.event.raw)["payment_id"]
+    return payment_id
+
+
 def dialogue_event(dialogue: DialogueRecord) -> DialogueEvent:
     return DialogueEvent(
         event_id=f"dialogue:{dialogue.id}:{dialogue.state}",
@@ -253,11 +268,33 @@ async def test_commit_is_atomic_and_outbox_keeps_commit_order(store: Store) -> N
     assert [e.seq for e in entries] == sorted({e.seq for e in entries})
     for first, second in zip(entries[::2], entries[1::2], strict=True):
         # a commit's events are adjacent and in the order given
-        assert first.event.type == "decision"
-        assert second.event.type == "dialogue"
-        assert first.event.payment_id == second.event.payment_id
-        assert await store.get_payment(first.event.payment_id) is not None
-    assert entries[0].event == decision_event(entries[0].event.payment_id)
+        assert first.event.topic == "decisions"
+        assert second.event.topic == "dialogues"
+        assert payment_of(first) == payment_of(second)
+        assert await store.get_payment(payment_of(first)) is not None
+    assert entries[0].event == EncodedEvent.of(decision_event(payment_of(entries[0])))
+
+
+async def test_outbox_keeps_each_event_as_its_wire_bytes(store: Store) -> None:
+    """The relay publishes what the outbox holds as it is, so it must be the bus's bytes."""
+    at = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
+    common: dict[str, Any] = {"at": at, "customer_id": "cus_é", "payment_id": "pay_w"}
+    events: list[AnyEvent] = [
+        decision_event("pay_w").model_copy(update={"features": {"x": None, "y": 1e-7}}),
+        dialogue_event(dialogue_record("dlg_w", "pay_w")),
+        LabelEvent(
+            event_id="label:pay_w:analyst", label="fraud", source="analyst",
+            delay_seconds=1.5, merchant_id="mer_1", terminal_id="ter_1", occurred_at=at,
+            **common,
+        ),
+        ErasureEvent(
+            event_id="erasure:cus_é", payments=1, dialogues=0, reviews=0, deleted=3, **common
+        ),
+    ]  # fmt: skip
+    await store.commit(Change(events=events))
+    assert [entry.event for entry in await store.pending(10)] == [
+        EncodedEvent.of(event) for event in events
+    ]
 
 
 async def test_pending_and_ack_drain_the_outbox_in_order(store: Store) -> None:
@@ -265,14 +302,14 @@ async def test_pending_and_ack_drain_the_outbox_in_order(store: Store) -> None:
     for payment_id in ids:
         await store.commit(Change(events=[decision_event(payment_id)]))
     first = await store.pending(3)
-    assert [e.event.payment_id for e in first] == ids[:3]
-    assert [e.event.payment_id for e in await store.pending(3)] == ids[:3]  # pending is a peek
+    assert [payment_of(e) for e in first] == ids[:3]
+    assert [payment_of(e) for e in await store.pending(3)] == ids[:3]  # pending is a peek
     await store.ack([e.seq for e in first])
     await store.ack([])
     rest = await store.pending(100)
-    assert [e.event.payment_id for e in rest] == ids[3:]
+    assert [payment_of(e) for e in rest] == ids[3:]
     await store.ack([rest[1].seq])  # out-of-order ack of one entry
-    assert [e.event.payment_id for e in await store.pending(100)] == [ids[3], *ids[5:]]
+    assert [payment_of(e) for e in await store.pending(100)] == [ids[3], *ids[5:]]
     await store.ack([e.seq for e in await store.pending(100)])
     assert await store.pending(100) == []
     await store.commit(Change(events=[decision_event("pay_late")]))
@@ -567,13 +604,13 @@ async def test_redis_outbox_is_read_by_one_relay_at_a_time(redis_url: str) -> No
         await raw.pexpire(f"{prefix}outbox:lease", 1)  # as if the holder died long ago
         await asyncio.sleep(0.01)
         taken = await second.pending(10)
-        assert [e.event.payment_id for e in taken] == ["pay_l1", "pay_l2"]
+        assert [payment_of(e) for e in taken] == ["pay_l1", "pay_l2"]
         assert await first.pending(10) == []
         await second.ack([e.seq for e in taken])
         assert await second.pending(10) == []
         await second.commit(Change(events=[decision_event("pay_l3")]))
         await second.close()  # a clean shutdown hands the lease back: no wait for its TTL
-        assert [e.event.payment_id for e in await first.pending(10)] == ["pay_l3"]
+        assert [payment_of(e) for e in await first.pending(10)] == ["pay_l3"]
     finally:
         await raw.aclose()
         await first.close()
