@@ -4,9 +4,11 @@ The client is open-loop (it sends on a schedule, never waiting for answers, as
 gateways do) at twice the rate this process sustains (measured: at 4x the Python HTTP layer alone,
 parsing requests to answer 429, saturates the 2 shared cores; shedding beyond that
 belongs in front of the process, see docs/security.md), measured first in
-the same test. Accepted requests must keep their latency (p99 compared with an
-unloaded baseline, as a ratio), the excess must get 429 + ``Retry-After`` + a JSON
-body at once, and the ledger must hold for the accepted ones.
+the same test. Accepted requests must keep their latency: at most the wait the
+in-flight bound implies (``MAX_INFLIGHT`` requests ahead, served at the measured rate),
+not a backlog that grows with the overload (1.5 s at 2x would queue ~1 s of work); the
+excess must get 429 + ``Retry-After`` + a JSON body at once, and the ledger must hold
+for the accepted ones.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.ledger import check_ledger, file_decision_ids
 from tests.servers import service_env, serving
 
 pytestmark = pytest.mark.timeout(150)
+MAX_INFLIGHT = 64
 Result = tuple[int, float, str, str, bytes]  # status, seconds, payment id, Retry-After, body
 
 
@@ -67,8 +70,8 @@ async def open_loop(
 async def service(tmp_path: Path, models_dir: Path) -> AsyncIterator[tuple[str, Path]]:
     """The service in a process of its own (the load generator must not share its loop)."""
     env = service_env(
-        tmp_path / "var", models_dir, max_inflight="64", challenge_at="1.0", decline_at="1.0",
-        challenge_loss_minor="0", explore_share="0", default_channels="in_app",
+        tmp_path / "var", models_dir, max_inflight=str(MAX_INFLIGHT), challenge_at="1.0",
+        decline_at="1.0", challenge_loss_minor="0", explore_share="0", default_channels="in_app",
     )  # fmt: skip
     async with serving(env, tmp_path / "service.log") as process:
         yield process.url, tmp_path / "var"
@@ -119,10 +122,12 @@ class Attempt:
         )
 
     def latency_held(self) -> bool:
-        # Generous bounds: the load generator shares 2 cores with the service, so these
-        # catch time-outs (seconds), not milliseconds; the printed figures are the evidence.
+        """429s within a second; accepted p99 within the unloaded p99 plus a generous
+        multiple (8x: shedding takes CPU from serving, p99 is not the mean, and the load
+        generator shares the 2 cores) of the wait a full in-flight bound implies."""
         base_p99, ok_p99, shed_p99 = self.figures()
-        return shed_p99 < 1.0 and ok_p99 / base_p99 < 15
+        bound_wait = MAX_INFLIGHT / self.sustainable
+        return shed_p99 < 1.0 and ok_p99 < base_p99 + 8 * bound_wait
 
 
 async def measure(session: aiohttp.ClientSession, url: str) -> Attempt:
@@ -154,7 +159,8 @@ async def test_excess_gets_fast_429_and_accepted_requests_keep_their_latency(
             f"sustainable≈{attempt.sustainable:.0f}/s; overload {len(attempt.overload)} sent "
             f"at 2×: {len(attempt.accepted)} accepted, {len(attempt.shed)} shed; p99 baseline "
             f"{base_p99 * 1000:.1f} ms, accepted {ok_p99 * 1000:.1f} ms "
-            f"(×{ok_p99 / base_p99:.1f}), 429 {shed_p99 * 1000:.1f} ms"
+            f"(bound wait {MAX_INFLIGHT / attempt.sustainable * 1000:.0f} ms), "
+            f"429 {shed_p99 * 1000:.1f} ms"
         )
         # a disk stall (a WAL checkpoint) can briefly fill the in-flight bound even at a
         # quarter of capacity; shedding then is the design working, but it must stay rare
