@@ -17,16 +17,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_HINT = "run `scripts/install-test-servers.sh` (installs redis-server and the tansu broker)"
 TANSU_BIN = ROOT / ".test-servers" / "bin" / "tansu"
 READY_TIMEOUT_S = 15.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def free_port() -> int:
@@ -244,3 +247,16 @@ class Service:
         if proc is not None and proc.poll() is None:
             proc.kill() if kill else proc.terminate()
             proc.wait(timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def receiver(path: str, handler: Handler) -> AsyncIterator[str]:
+    """A POST endpoint on 127.0.0.1 (a gateway's webhook receiver, say); yields its URL."""
+    app = web.Application()
+    app.router.add_post(path, handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url(path))
+    finally:
+        await server.close()

@@ -36,7 +36,7 @@ from friction.api.carddata import luhn_valid
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, sign
 from tests.conftest import CANONICAL
 from tests.dialogues import FakeSms
-from tests.servers import ServerProcess, Service, free_port, service_env
+from tests.servers import ServerProcess, Service, receiver, service_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka, pytest.mark.timeout(120)]
 
@@ -163,15 +163,8 @@ async def gateway() -> AsyncIterator[Gateway]:
         found.bodies.append(await request.read())
         return web.Response(status=204)
 
-    app = web.Application()
-    app.router.add_post("/verdicts", keep)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    found.url = f"http://127.0.0.1:{port}/verdicts"
-    yield found
-    await runner.cleanup()
+    async with receiver("/verdicts", keep) as found.url:
+        yield found
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from friction.analytics import load_reviews
 from friction.dialogue.templates import render
@@ -32,6 +31,7 @@ from tests.dialogues import (
     twiml_text,
     verdict,
 )
+from tests.servers import receiver
 
 pytestmark = pytest.mark.timeout(60)
 MakeSettings = Callable[..., Settings]
@@ -52,15 +52,8 @@ class Gateway:
 @pytest.fixture
 async def gateway() -> AsyncIterator[Gateway]:
     state = Gateway()
-    app = web.Application()
-    app.router.add_post("/verdicts", state.receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    state.url = str(server.make_url("/verdicts"))
-    try:
+    async with receiver("/verdicts", state.receive) as state.url:
         yield state
-    finally:
-        await server.close()
 
 
 @pytest.fixture

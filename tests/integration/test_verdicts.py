@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from friction.events.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 from friction.keys import STORE
@@ -31,6 +30,7 @@ from tests.dialogues import (
     payment,
     verdict,
 )
+from tests.servers import receiver
 
 # 60 s: the first test also pays for the session fixtures (a tiny model is trained).
 pytestmark = pytest.mark.timeout(60)
@@ -65,15 +65,8 @@ class Gateway:
 async def gateway() -> AsyncIterator[Gateway]:
     """The gateway's webhook receiver on 127.0.0.1."""
     state = Gateway()
-    app = web.Application()
-    app.router.add_post("/friction/verdicts", state.receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    state.url = str(server.make_url("/friction/verdicts"))
-    try:
+    async with receiver("/friction/verdicts", state.receive) as state.url:
         yield state
-    finally:
-        await server.close()
 
 
 @pytest.fixture
