@@ -40,6 +40,7 @@ def label_change(
     updates = []
     if label != "no_answer":
         day = int(occurred.timestamp() // DAY)
-        updates.append(LabelUpdate(record.merchant_id, record.terminal_id, day, label == "fraud"))
+        fraud, unusual = label == "fraud", record.unusual_amount
+        updates.append(LabelUpdate(record.merchant_id, record.terminal_id, day, fraud, unusual))
     updated = record.model_copy(update={"label": label})
     return Change(payment=(payment_id, updated), events=[event], labels=updates)

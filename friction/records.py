@@ -45,6 +45,9 @@ class PaymentRecord(BaseModel):
     fingerprint: str = ""
     """Hash of who pays whom how much with what: a retry of the same payment has the same."""
     propensity: float = 1.0
+    unusual_amount: bool = False
+    """Far above the customer's usual amount when scored: a fraud label then points at the
+    card rather than the terminal (``features.apply_label``)."""
     label: str | None = None
     history: dict[str, float | None] = {}
     """The customer's history features at decision time (counts, means, time since last
@@ -95,6 +98,8 @@ class LabelUpdate:
     terminal_id: str
     payment_day: int
     is_fraud: bool
+    unusual_amount: bool
+    """The payment's amount was far above its customer's usual (``features.unusual_amount``)."""
 
 
 class Preferences(BaseModel):

@@ -21,10 +21,10 @@ import numpy as np
 from friction.benchmark.protocol import DELAY_DAYS
 from friction.benchmark.stream import DAY_SECONDS, F64, I64, Stream
 from friction.scoring import features
-from friction.scoring.features import FEATURE_NAMES, FeatureBook, PaymentFacts
+from friction.scoring.features import FEATURE_NAMES, FeatureBook, PaymentFacts, unusual_amount
 
 log = logging.getLogger(__name__)
-REPLAY_VERSION = "1"  # bump when this module changes what it feeds the book
+REPLAY_VERSION = "2"  # bump when this module changes what it feeds the book
 Progress = Callable[[int], None]
 
 
@@ -84,6 +84,7 @@ def replay_features(
     arrival = schedule.arrival.tolist()
     fraud = [bool(f) for f in schedule.fraud.tolist()]
     out = np.empty((len(facts), len(FEATURE_NAMES)), dtype=np.float64)
+    unusual: list[bool] = []
     pending = 0  # position in ``order``: labels are delivered in arrival order
     for i, payment in enumerate(facts):
         while pending < len(order) and arrival[order[pending]] <= payment.ts:
@@ -91,9 +92,11 @@ def replay_features(
             if j >= i:  # a label never reaches the state before its own payment has
                 break
             done = facts[j]
-            book.label(done.merchant_id, done.terminal_id, done.day, fraud[j])
+            book.label(done.merchant_id, done.terminal_id, done.day, fraud[j], unusual[j])
             pending += 1
-        out[i] = book.observe(payment)
+        vector = book.observe(payment)
+        unusual.append(unusual_amount(vector))  # as the service keeps it in the payment record
+        out[i] = vector
         if progress is not None and i % 20_000 == 19_999:
             progress(20_000)
     if progress is not None:

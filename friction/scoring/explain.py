@@ -67,6 +67,12 @@ _AMOUNT_UNUSUAL = _r(
 _TERMINAL_BUSY = _r("TERMINAL_ACTIVITY", "Unusual activity at this terminal.")
 _TERMINAL_FRAUD = _r("TERMINAL_FRAUD", "Recent fraud was reported at this terminal.", cite="set")
 _TERMINAL_FRAUD_AGE = Explanation(_TERMINAL_FRAUD.reason, cite="known")
+_TERMINAL_COMPROMISED = _r(
+    "TERMINAL_COMPROMISED",
+    "Fraud at ordinary amounts was recently reported at this terminal: it may be compromised.",
+    cite="set",
+)
+_TERMINAL_COMPROMISED_AGE = Explanation(_TERMINAL_COMPROMISED.reason, cite="known")
 _MERCHANT_FRAUD = _r("MERCHANT_FRAUD", "Recent fraud was reported at this merchant.", cite="set")
 
 EXPLANATIONS: dict[str, Explanation] = {
@@ -117,6 +123,12 @@ EXPLANATIONS: dict[str, Explanation] = {
     ),
     "merchant_fraud_30d": _MERCHANT_FRAUD,
     "merchant_risk_30d": _MERCHANT_FRAUD,
+    "terminal_plain_fraud_days_30d": _TERMINAL_COMPROMISED,
+    "terminal_plain_fraud_first_age": _TERMINAL_COMPROMISED_AGE,
+    "terminal_plain_fraud_last_age": _TERMINAL_COMPROMISED_AGE,
+    "terminal_plain_risk_since_fraud": _TERMINAL_COMPROMISED,
+    "terminal_plain_genuine_after_fraud": _TERMINAL_COMPROMISED,
+    "terminal_plain_clean_before_fraud_age": _TERMINAL_COMPROMISED_AGE,
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 DAY = 86_400.0
@@ -23,6 +24,12 @@ BUCKET_DAYS = 31
 SEEN_DAYS = 180
 NIGHT_LAST_HOUR = 6
 OUTLIER_RATIO = 2.5  # above 2.5x the median: beyond a normal amount's usual spread
+UNUSUAL_RATIO = 2.0
+"""A fraud above twice the customer's median amount is the card's (stolen, being drained),
+not the terminal's: on the handbook stream 97 % of its amount frauds and 90 % of its
+drained-card frauds are above it, 2 % of its compromised-terminal frauds."""
+PAYMENTS, FRAUDS, GENUINE, PLAIN_FRAUDS = range(4)
+"""Counts of a day bucket; plain frauds are frauds at the customer's usual amount."""
 CHANNEL_CODES = {"ecom": 0.0, "pos": 1.0, "transfer": 2.0, "p2p": 3.0}
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -61,7 +68,14 @@ FEATURE_NAMES: tuple[str, ...] = (
     "terminal_clean_before_fraud_age",
     "merchant_fraud_30d",
     "merchant_risk_30d",
+    "terminal_plain_fraud_days_30d",
+    "terminal_plain_fraud_first_age",
+    "terminal_plain_fraud_last_age",
+    "terminal_plain_risk_since_fraud",
+    "terminal_plain_genuine_after_fraud",
+    "terminal_plain_clean_before_fraud_age",
 )
+_RATIO_TO_MEDIAN = FEATURE_NAMES.index("amount_ratio_median_30d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +106,7 @@ class CustomerState:
 
 @dataclass(slots=True)
 class EntityState:
-    """Day buckets of a terminal or merchant: day -> [payments, fraud labels, genuine labels]."""
+    """Day buckets of a terminal or merchant: day -> counts (``PAYMENTS`` … ``PLAIN_FRAUDS``)."""
 
     days: dict[int, list[int]] = field(default_factory=dict)
 
@@ -123,15 +137,35 @@ def apply_payment(snapshot: Snapshot, facts: PaymentFacts) -> None:
         _trim(entity, facts.day)
 
 
-def apply_label(entity: EntityState, payment_day: int, is_fraud: bool) -> None:
-    """Count a label received for a payment of ``payment_day`` at this terminal/merchant."""
-    _bucket(entity, payment_day)[1 if is_fraud else 2] += 1
+def apply_label(
+    entity: EntityState, payment_day: int, is_fraud: bool, unusual_amount: bool
+) -> None:
+    """Count a label received for a payment of ``payment_day`` at this terminal/merchant.
+
+    ``unusual_amount``: the payment's amount was far above its customer's usual
+    (``unusual_amount(features)``); a fraud that was not is also a plain fraud.
+    """
+    bucket = _bucket(entity, payment_day)
+    bucket[FRAUDS if is_fraud else GENUINE] += 1
+    if is_fraud and not unusual_amount:
+        bucket[PLAIN_FRAUDS] += 1
+
+
+def unusual_amount(vector: Sequence[float]) -> bool:
+    """Whether a payment's features put its amount above ``UNUSUAL_RATIO`` x its customer's
+    median (False without history): what its label will tell the terminal's state."""
+    return vector[_RATIO_TO_MEDIAN] > UNUSUAL_RATIO  # NaN compares False
+
+
+def empty_bucket() -> list[int]:
+    """A day bucket with nothing counted yet."""
+    return [0, 0, 0, 0]
 
 
 def _bucket(entity: EntityState, day: int) -> list[int]:
     bucket = entity.days.get(day)
     if bucket is None:
-        bucket = entity.days[day] = [0, 0, 0]
+        bucket = entity.days[day] = empty_bucket()
     return bucket
 
 
@@ -145,8 +179,8 @@ def compute(facts: PaymentFacts, before: Snapshot) -> list[float]:
 
     Customer windows include the current payment (as the handbook's); the
     amount comparisons use only earlier payments, so a large payment cannot
-    hide itself by raising its own baseline. One pass over each state object:
-    this runs on the scoring hot path.
+    hide itself by raising its own baseline. Loops over at most 31 day buckets
+    and 400 payments: this runs on the scoring hot path.
     """
     ts = facts.ts
     customer = before.customer
@@ -162,8 +196,10 @@ def compute(facts: PaymentFacts, before: Snapshot) -> list[float]:
         1.0 if when[1] >= 5 else 0.0,
         CHANNEL_CODES.get(facts.channel, -1.0),
         *terminal,
+        *_fraud_history(before.terminal, facts.day, FRAUDS),
         merchant[4],  # fraud labels, 30 days
         merchant[6],  # fraud share among labels, 30 days
+        *_fraud_history(before.terminal, facts.day, PLAIN_FRAUDS),
     ]
 
 
@@ -233,15 +269,13 @@ def _amount_position(
 
 
 def _entity_stats(entity: EntityState, today: int) -> list[float]:
-    """A terminal's (or merchant's) traffic and fraud history from the labels received so far.
+    """A terminal's (or merchant's) traffic and fraud counts from the labels received so far.
 
     Labels arrive late, so shares are taken among *labelled* payments (right whatever
-    the delay); the ages of the first and last fraud days tell an ongoing compromise
-    from one that has run its course or an isolated fraud.
+    the delay).
     """
-    n1 = n7 = n30 = f7 = f14 = g14 = f30 = g30 = fraud_days = 0
-    first = last = -1
-    for day, (payments, fraud, genuine) in entity.days.items():
+    n1 = n7 = n30 = f7 = f14 = g14 = f30 = g30 = 0
+    for day, (payments, fraud, genuine, _) in entity.days.items():
         age = today - day
         if age < 0 or age >= HISTORY_DAYS:
             continue
@@ -255,14 +289,8 @@ def _entity_stats(entity: EntityState, today: int) -> list[float]:
                 n7 += payments
                 f7 += fraud
                 n1 += payments if age == 0 else 0
-        if fraud:
-            fraud_days += 1
-            first = age if age > first else first
-            last = age if last < 0 or age < last else last
     traffic = [n1 + 1.0, n7 + 1.0, n30 + 1.0]
-    frauds = [float(f7), float(f30), _share(f14, g14), _share(f30, g30), float(f30 + g30)]
-    ages = [float(fraud_days), _age(first), _age(last)]
-    return [*traffic, *frauds, *ages, *_since_fraud(entity, today, first, last)]
+    return [*traffic, float(f7), float(f30), _share(f14, g14), _share(f30, g30), float(f30 + g30)]
 
 
 def _share(fraud: int, genuine: int) -> float:
@@ -270,33 +298,41 @@ def _share(fraud: int, genuine: int) -> float:
     return fraud / (fraud + genuine) if fraud + genuine else math.nan
 
 
-def _age(age: int) -> float:
-    return float(age) if age >= 0 else math.nan
+def _fraud_history(entity: EntityState, today: int, count: int) -> list[float]:
+    """Fraud days, ages of the first and last, and what followed, for frauds of ``count``.
 
-
-def _since_fraud(entity: EntityState, today: int, first: int, last: int) -> list[float]:
-    """Fraud share since the first fraud day, genuine labels after the last, clean day before.
-
-    A compromised terminal turns every later payment into fraud, so a share near 1
-    with no genuine label after the last fraud means the compromise is still on; an
-    isolated fraud (a drained card passing by) is followed by genuine labels. The
-    last genuine day before the first fraud bounds when a compromise began, hence
-    whether it can still be running.
+    The ages of the first and last fraud days tell an ongoing compromise from one
+    that has run its course or an isolated fraud. A compromised terminal turns every
+    later payment into fraud, so a share near 1 since the first fraud day with no
+    genuine label after the last means the compromise is still on; an isolated fraud
+    (a drained card passing by) is followed by genuine labels. The last genuine day
+    before the first fraud bounds when a compromise began, hence whether it can still
+    be running. ``count`` is ``FRAUDS`` (all of them) or ``PLAIN_FRAUDS`` (those at the
+    customer's usual amount: a skimmed card's, not a drained one's, so the terminal's own).
     """
+    fraud_days = 0
+    first = last = -1
+    for day, bucket in entity.days.items():
+        age = today - day
+        if 0 <= age < HISTORY_DAYS and bucket[count]:
+            fraud_days += 1
+            first = age if age > first else first
+            last = age if last < 0 or age < last else last
     if first < 0:
-        return [math.nan, math.nan, math.nan]
+        return [0.0, math.nan, math.nan, math.nan, math.nan, math.nan]
     fraud_since = labelled_since = genuine_after = 0
     clean = HISTORY_DAYS
-    for day, (_, fraud, genuine) in entity.days.items():
-        age = today - day
+    for day, bucket in entity.days.items():
+        age, genuine = today - day, bucket[GENUINE]
         if 0 <= age <= first:
-            fraud_since += fraud
-            labelled_since += fraud + genuine
+            fraud_since += bucket[count]
+            labelled_since += bucket[FRAUDS] + genuine
             genuine_after += genuine if age < last else 0
         elif first < age < clean and genuine:
             clean = age
     clean_age = float(clean) if clean < HISTORY_DAYS else math.nan
-    return [fraud_since / labelled_since, float(genuine_after), clean_age]
+    ages = [float(fraud_days), float(first), float(last)]
+    return [*ages, fraud_since / labelled_since, float(genuine_after), clean_age]
 
 
 class FeatureBook:
@@ -326,7 +362,17 @@ class FeatureBook:
         apply_payment(snapshot, facts)
         return vector
 
-    def label(self, merchant_id: str, terminal_id: str, payment_day: int, is_fraud: bool) -> None:
-        """Record a label received now for a payment of ``payment_day``."""
-        apply_label(self.terminals.setdefault(terminal_id, EntityState()), payment_day, is_fraud)
-        apply_label(self.merchants.setdefault(merchant_id, EntityState()), payment_day, is_fraud)
+    def label(
+        self,
+        merchant_id: str,
+        terminal_id: str,
+        payment_day: int,
+        is_fraud: bool,
+        unusual_amount: bool,
+    ) -> None:
+        """Record a label received now for a payment of ``payment_day`` (see ``apply_label``)."""
+        for entity in (
+            self.terminals.setdefault(terminal_id, EntityState()),
+            self.merchants.setdefault(merchant_id, EntityState()),
+        ):
+            apply_label(entity, payment_day, is_fraud, unusual_amount)

@@ -43,7 +43,7 @@ from friction.scoring.degraded import (
 )
 from friction.scoring.explain import explain
 from friction.scoring.facts import facts_of
-from friction.scoring.features import PaymentFacts
+from friction.scoring.features import PaymentFacts, unusual_amount
 from friction.scoring.model import Model
 from friction.scoring.policy import Action, PolicyInput, choose
 from friction.scoring.shadow import shadow_score
@@ -300,6 +300,7 @@ class Scorer:
             currency=payment.amount.currency,
             channel=payment.channel,
             propensity=scored.action.propensity,
+            unusual_amount=unusual_amount(scored.vector),
             fingerprint=scored.fingerprint,
         )
 

@@ -206,7 +206,11 @@ class EmbeddedStore:
             self._load_entity("terminal", update.terminal_id, self._book.terminals)
             self._load_entity("merchant", update.merchant_id, self._book.merchants)
             self._book.label(
-                update.merchant_id, update.terminal_id, update.payment_day, update.is_fraud
+                update.merchant_id,
+                update.terminal_id,
+                update.payment_day,
+                update.is_fraud,
+                update.unusual_amount,
             )
             self._dirty.update({("terminal", update.terminal_id), ("merchant", update.merchant_id)})
         rows = self._rows
@@ -416,7 +420,8 @@ class EmbeddedStore:
             return
         raw = self._get(ns, key)
         days: list[Any] = [] if raw is None else orjson.loads(raw)
-        into[key] = EntityState(days={int(d): list(b) for d, b in days})
+        # Buckets written before plain frauds were counted hold three counts.
+        into[key] = EntityState(days={int(d): [*b, 0][:4] for d, b in days})
 
 
 def _mark_value(mark: Mark) -> bytes:

@@ -71,7 +71,8 @@ return {raw, terminal, merchant, recent}
 #       17 review status, 18 review assignee, 19 review ttl, 20 review index prefix,
 #       21 review index horizon, 22 preferences ttl, 23 ledger ttl (outbox, its sequence, the
 #       open index: refreshed on every write, so they lapse only when idle that long),
-#       then L x (day, n|f|g), M x (until, ttl), then the events' JSON.
+#       then L x (day, g|f|p), M x (until, ttl), then the events' JSON. A plain fraud (p)
+#       counts as a fraud too, as ``features.apply_label`` counts it.
 # ('' = nothing to write.) Checks and fallible writes (stream IDs) go first: a failure
 # leaves nothing done. A review's index keys derive from its stored status/assignee (read
 # here, in the script), which is why the index keys are not all declared in KEYS.
@@ -114,9 +115,10 @@ if ARGV[5] ~= '' then
 end
 if ARGV[13] ~= '' then redis.call('SET', KEYS[7], ARGV[13], 'EX', ARGV[22]) end
 for i = 0, n_labels - 1 do
-  local field = ARGV[label_arg + 2 * i] .. ':' .. ARGV[label_arg + 2 * i + 1]
+  local day, kind = ARGV[label_arg + 2 * i], ARGV[label_arg + 2 * i + 1]
   for _, key in ipairs({KEYS[9 + 2 * i], KEYS[10 + 2 * i]}) do
-    redis.call('HINCRBY', key, field, 1)
+    redis.call('HINCRBY', key, day .. ':' .. kind, 1)
+    if kind == 'p' then redis.call('HINCRBY', key, day .. ':f', 1) end
     redis.call('EXPIRE', key, ARGV[10])
   end
 end

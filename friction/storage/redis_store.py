@@ -12,7 +12,8 @@ Keys (``prefix`` defaults to ``friction:``) and why each lives as long as it doe
 
     c:{cust}      customer history + seen counterparties/terminals (JSON)   TTL 180 d (SEEN_DAYS)
     b:{cust}      challenge budget, sorted set scored by time               TTL 30 d (> window)
-    t:<terminal>  day buckets "<day>:n|f|g" (payments, fraud, genuine)      TTL 32 d (BUCKET_DAYS+1)
+    t:<terminal>  day buckets "<day>:n|f|g|p" (payments, fraud, genuine,    TTL 32 d (BUCKET_DAYS+1)
+                  plain fraud)
     m:<merchant>  the same for a merchant                                   TTL 32 d
     pay:<id>      payment record (idempotency and late labels)             TTL 180 d (chargebacks)
     claim:<id>    set by the request deciding a payment, before its record   TTL 10 s (CLAIM_TTL_S)
@@ -63,6 +64,7 @@ from friction.ports import CLAIM_TTL_S
 from friction.records import (
     Change,
     DialogueRecord,
+    LabelUpdate,
     Observation,
     OutboxEntry,
     PaymentRecord,
@@ -74,14 +76,19 @@ from friction.records import (
 from friction.scoring.features import (
     BUCKET_DAYS,
     DAY,
+    FRAUDS,
+    GENUINE,
     HISTORY_CAP,
     HISTORY_DAYS,
+    PAYMENTS,
+    PLAIN_FRAUDS,
     SEEN_DAYS,
     CustomerState,
     EntityState,
     PaymentFacts,
     Snapshot,
     compute,
+    empty_bucket,
 )
 from friction.storage.erasure import Erased
 from friction.storage.marks import live_value
@@ -99,7 +106,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 CLOSE_SECONDS = 2.0
 
-_BUCKET_INDEX = {b"n": 0, b"f": 1, b"g": 2}
+_BUCKET_INDEX = {b"n": PAYMENTS, b"f": FRAUDS, b"g": GENUINE, b"p": PLAIN_FRAUDS}
 BUDGET_KEEP = 50
 
 MARK_GRACE_S = int(DAY)
@@ -287,7 +294,7 @@ class RedisStore:
         args += [ttl.preferences, ttl.ledger]
         for label in change.labels:
             keys += [f"{p}t:{label.terminal_id}", f"{p}m:{label.merchant_id}"]
-            args += [label.payment_day, "f" if label.is_fraud else "g"]
+            args += [label.payment_day, _label_kind(label)]
         now = time.time()
         for mark in change.marks:
             # ``until`` decides (see get_mark); the TTL only collects the key some time after.
@@ -392,9 +399,17 @@ def _customer(raw: bytes) -> CustomerState:
 
 
 def _entity(flat: list[bytes]) -> EntityState:
-    """EntityState from a flat HGETALL reply of ``<day>:<n|f|g>`` -> count."""
+    """EntityState from a flat HGETALL reply of ``<day>:<n|f|g|p>`` -> count."""
     days: dict[int, list[int]] = {}
     for i in range(0, len(flat), 2):
         day, kind = flat[i].rsplit(b":", 1)
-        days.setdefault(int(day), [0, 0, 0])[_BUCKET_INDEX[kind]] = int(flat[i + 1])
+        days.setdefault(int(day), empty_bucket())[_BUCKET_INDEX[kind]] = int(flat[i + 1])
     return EntityState(days=days)
+
+
+def _label_kind(label: LabelUpdate) -> str:
+    """The commit script's label code: ``g`` genuine, ``f`` fraud, ``p`` plain fraud (counted
+    as ``f`` and ``p``), as ``features.apply_label`` counts them."""
+    if not label.is_fraud:
+        return "g"
+    return "f" if label.unusual_amount else "p"

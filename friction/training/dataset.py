@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from friction.api.schemas import Payment
 from friction.scoring.facts import facts_of
-from friction.scoring.features import DAY, FeatureBook
+from friction.scoring.features import DAY, FeatureBook, unusual_amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +55,22 @@ class Replayer:
 
     def __init__(self) -> None:
         self.book = FeatureBook()
-        self._where: dict[str, tuple[str, str, int]] = {}
+        self._where: dict[str, tuple[str, str, int, bool]] = {}
 
     def payment(self, payment: Payment) -> list[float]:
         """Features of the payment against everything before it; then record it."""
         facts = facts_of(payment)
-        self._where[payment.payment_id] = (facts.merchant_id, facts.terminal_id, facts.day)
-        return self.book.observe(facts)
+        vector = self.book.observe(facts)
+        unusual = unusual_amount(vector)
+        self._where[payment.payment_id] = (facts.merchant_id, facts.terminal_id, facts.day, unusual)
+        return vector
 
     def label(self, arrival: LabelArrival) -> None:
         """A label reaches the feature state (ignored for payments never seen)."""
         where = self._where.get(arrival.payment_id)
         if where is not None:
-            self.book.label(*where, arrival.is_fraud)
+            merchant_id, terminal_id, day, unusual = where
+            self.book.label(merchant_id, terminal_id, day, arrival.is_fraud, unusual)
 
 
 def replay(events: Iterable[ReplayEvent]) -> Iterator[list[float]]:

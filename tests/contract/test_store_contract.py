@@ -120,11 +120,10 @@ async def test_observe_matches_feature_book_over_a_random_stream(store: Store) -
             challenges.setdefault(facts.customer_id, []).append(facts.ts)
         if rng.random() < 0.4:
             paid = rng.choice(seen)
-            is_fraud = rng.random() < 0.3
-            change.labels.append(
-                LabelUpdate(paid.merchant_id, paid.terminal_id, paid.day, is_fraud)
-            )
-            book.label(paid.merchant_id, paid.terminal_id, paid.day, is_fraud)
+            where = (paid.merchant_id, paid.terminal_id, paid.day)
+            is_fraud, unusual = rng.random() < 0.3, rng.random() < 0.5  # plain frauds too
+            change.labels.append(LabelUpdate(*where, is_fraud, unusual))
+            book.label(*where, is_fraud, unusual)
         await store.commit(change)
     assert len(observed.features) == len(FEATURE_NAMES)
 
@@ -320,13 +319,14 @@ async def test_pending_and_ack_drain_the_outbox_in_order(store: Store) -> None:
 async def test_label_changes_terminal_and_merchant_risk(store: Store) -> None:
     facts = PaymentFacts(T0, 50.0, "cus_1", "mer_1", "ter_1", "cp_1", "pos")
     before = await observe(store, facts, WEEK)
-    await store.commit(Change(labels=[LabelUpdate("mer_1", "ter_1", facts.day, True)]))
+    await store.commit(Change(labels=[LabelUpdate("mer_1", "ter_1", facts.day, True, False)]))
     later = PaymentFacts(T0 + 60, 50.0, "cus_2", "mer_1", "ter_1", "cp_2", "pos")
     after = await observe(store, later, WEEK)
     names = dict(zip(FEATURE_NAMES, after.features, strict=True))
     assert math.isnan(dict(zip(FEATURE_NAMES, before.features, strict=True))["terminal_risk_30d"])
     assert names["terminal_risk_30d"] == 1.0
     assert names["merchant_fraud_30d"] == 1.0
+    assert names["terminal_plain_risk_since_fraud"] == 1.0  # at a usual amount: a plain fraud
     assert names["terminal_count_1d"] == 2.0  # the first payment, plus this one
 
 

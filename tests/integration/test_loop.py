@@ -63,18 +63,22 @@ def test_the_gate_judges_candidates_on_labels_neither_model_has_seen() -> None:
 
 
 def hidden_score(results: list[DayResult]) -> float:
-    return results[-1].score_by_scenario.get(HIDDEN, 0.0)
+    """Mean score of the hidden scenario's frauds over the last two days (one day's few are
+    noisy)."""
+    return sum(r.score_by_scenario.get(HIDDEN, 0.0) for r in results[-2:]) / 2
 
 
 @pytest.mark.timeout(60)
 def test_exploration_learns_a_scenario_the_initial_model_never_challenges() -> None:
+    """Over seeds 3-8 of this world the explored score ended at 0.11-0.84, the unexplored
+    one at 0.017 or less: the bars below hold for every one of them."""
     # promote="always": the test is about what retraining learns, not the promotion gate
     options = small(
-        arms=("dialogue",), hidden_scenario=HIDDEN, emerging_scenario=None,
-        gate=Gate(rounds=40, seed=3, promote="always"),
+        days=4, customers=600, arms=("dialogue",), hidden_scenario=HIDDEN,
+        emerging_scenario=None, gate=Gate(rounds=40, seed=3, promote="always"),
     )  # fmt: skip
     without = run_loop(options, policy(0.0))
     explored = run_loop(options, policy(0.3))
     assert without[0].score_by_scenario[HIDDEN] < 0.05  # the initial model never asks
-    assert hidden_score(without) < 0.1  # no exploration: no label, nothing learned
-    assert hidden_score(explored) > max(0.2, 3 * hidden_score(without))
+    assert hidden_score(without) < 0.05  # no exploration: no label, nothing learned
+    assert hidden_score(explored) > max(0.1, 5 * hidden_score(without))

@@ -10,7 +10,7 @@ import numpy as np
 
 from friction.benchmark.replay import cached_features, payment_facts, replay_features
 from friction.benchmark.stream import DAY_SECONDS, data_files, data_hash, load_stream
-from friction.scoring.features import FEATURE_NAMES, FeatureBook
+from friction.scoring.features import FEATURE_NAMES, FeatureBook, unusual_amount
 from tests.unit._handbook_stream import write_handbook_csv
 
 DELAY = 7 * DAY_SECONDS
@@ -26,7 +26,8 @@ def online_vectors(path: Path) -> list[list[float]]:
         while pending and pending[0][0] <= payment.ts:
             _, j = heapq.heappop(pending)
             done = payment_facts(stream.take(np.array([j])))[0]
-            book.label(done.merchant_id, done.terminal_id, done.day, bool(stream.fraud[j]))
+            fraud, unusual = bool(stream.fraud[j]), unusual_amount(vectors[j])
+            book.label(done.merchant_id, done.terminal_id, done.day, fraud, unusual)
         vectors.append(book.observe(payment))
         heapq.heappush(pending, (payment.ts + DELAY, i))
     return vectors

@@ -34,10 +34,10 @@ async def test_evicted_state_is_reloaded_and_features_stay_exact(tmp_path: Path)
                 change.challenge = (facts.customer_id, facts.ts)
                 asked.setdefault(facts.customer_id, []).append(facts.ts)
             if i % 5 == 0:
-                change.labels.append(
-                    LabelUpdate(facts.merchant_id, facts.terminal_id, facts.day, i % 2 == 0)
-                )
-                book.label(facts.merchant_id, facts.terminal_id, facts.day, i % 2 == 0)
+                where = (facts.merchant_id, facts.terminal_id, facts.day)
+                fraud, unusual = i % 2 == 0, i % 4 == 0
+                change.labels.append(LabelUpdate(*where, fraud, unusual))
+                book.label(*where, fraud, unusual)
             await store.commit(change)  # a flush, then the working set is bounded again
             # white-box: the point of the cap is what stays in memory
             assert len(store._book.customers) <= 8 and len(store._book.terminals) <= 8
