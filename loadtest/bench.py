@@ -7,6 +7,9 @@ Targets, each a process on 127.0.0.1 started and stopped here:
 
 - floor: ``loadtest/floor.py``, bare aiohttp parsing the payment and answering a
   decision of the same size (the cost of HTTP + JSON on this machine);
+- ceiling: ``loadtest/ceiling.py``, the floor plus the work every decision must do
+  (pydantic validation, feature state, model + reasons), all in memory: an upper
+  bound for friction on this runtime;
 - friction-embedded: ``friction serve`` on defaults (SQLite store, file event log);
 - friction-redis-kafka: ``friction serve`` on a real Redis and a Kafka-protocol broker;
 - peer: MLServer + XGBoost runtime serving the same model (inference only), if
@@ -48,6 +51,7 @@ from rich.table import Table
 from services import Unavailable, free_port
 
 Phases = dict[str, dict[str, Any]]
+ALL = ["floor", "ceiling", "friction-embedded", "friction-redis-kafka"]
 console = Console(stderr=True)
 
 
@@ -154,7 +158,7 @@ def run_all(plan: Plan, args: argparse.Namespace, workdir: Path, progress: Progr
     models = services.resolve_models(args.models)
     run = uuid.uuid4().hex[:6]
     pay = services.payments(run)
-    wanted = set(args.only or ["floor", "friction-embedded", "friction-redis-kafka", "peer"])
+    wanted = set(args.only or [*ALL, "peer"])
     if plan.scaling:
         wanted.add("friction-redis-kafka-2w")
     out: Phases = {}
@@ -214,7 +218,14 @@ def _starters(workdir: Path, models: Path, plan: Plan) -> list[tuple[str, Starte
             )
             yield Target(port, "/v2/models/friction/infer", services.inference_requests(width))
 
+    @contextlib.contextmanager
+    def ceiling() -> Iterator[Target]:
+        port = free_port()
+        with services.ceiling(workdir, models, port):
+            yield Target(port, "/v1/score", pay)
+
     starters: list[tuple[str, Starter]] = [
+        ("ceiling", ceiling),
         ("friction-embedded", embedded),
         ("friction-redis-kafka", shared(1)),
     ]
@@ -236,13 +247,14 @@ def ratios(out: Phases) -> dict[str, float | None]:
     floor_rps, floor_p99 = get("floor", "closed", "rps"), get("floor", "open", "p99_ms")
     peer_rps = get("peer", "closed", "rps")
     result: dict[str, float | None] = {}
-    for name in ("friction-embedded", "friction-redis-kafka", "friction-redis-kafka-2w"):
+    for name in ("ceiling", *ALL[2:], "friction-redis-kafka-2w"):
         if name not in out:
             continue
         short = name.removeprefix("friction-")
         rps = get(name, "closed", "rps")
         result[f"{short}/floor rps"] = div(rps, floor_rps)
-        result[f"{short}/peer rps"] = div(rps, peer_rps)
+        if name != "ceiling":
+            result[f"{short}/peer rps"] = div(rps, peer_rps)
         if "open" in out[name]:
             result[f"{short}/floor p99@half"] = div(get(name, "open", "p99_ms"), floor_p99)
     if "friction-redis-kafka-2w" in out:

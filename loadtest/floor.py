@@ -19,13 +19,13 @@ from aiohttp import web
 _REASON = {"code": "LOW_RISK", "text": "Nothing unusual about this payment."}
 
 
-def decision_for(payment: dict[str, object]) -> bytes:
+def decision_for(payment: dict[str, object], score: float = 0.000454) -> bytes:
     """A decision body shaped like friction's, for the payment that was sent."""
     return orjson.dumps(
         {
             "payment_id": payment["payment_id"],
             "decision": "allow",
-            "score": 0.000454,
+            "score": score,
             "model_version": "20261123-161643-676b5c46",
             "reasons": [_REASON],
             "dialogue": None,

@@ -121,6 +121,17 @@ def floor(workdir: Path, port: int) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def ceiling(workdir: Path, models: Path, port: int) -> Iterator[None]:
+    """The ceiling app (floor + validation, features, model) on ``port``."""
+    argv = [str(PYTHON), str(ROOT / "loadtest" / "ceiling.py"), "--port", str(port)]
+    argv += ["--models", str(models)]
+    with process(
+        argv, dict(os.environ), f"http://127.0.0.1:{port}/healthz", workdir / "ceiling.log"
+    ):
+        yield
+
+
 def friction_env(data: Path, models: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
     """The environment of a ``friction serve`` for the bench: state in ``data``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRICTION_")}
