@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from friction.api.carddata import (
@@ -75,6 +78,25 @@ def test_fields_are_named_by_path_never_by_value() -> None:
 )
 def test_precheck_lets_every_suspicious_body_through_to_the_walk(raw: bytes) -> None:
     assert may_hold_card_data(raw)
+
+
+def test_precheck_passes_every_body_with_13_digits_in_a_row() -> None:
+    """The pre-check's wide span test misses nothing the exact definition would find."""
+    exact = re.compile(rb"\d(?:[ -]?\d){12}")  # 13 digits, at most one separator between
+    rng = random.Random(7)
+    alphabet = b"0123456789" * 3 + b' -+:,.x"{}'
+    found = 0
+    for _ in range(20_000):
+        raw = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
+        if exact.search(raw):
+            found += 1
+            assert may_hold_card_data(raw), raw
+    assert found > 1_000  # the sample holds enough runs to mean something
+
+
+@pytest.mark.parametrize("key", [b"PAN", b"Card_Number", b"cvC2", b"Track_Data", b"EXP_MONTH"])
+def test_precheck_finds_key_names_in_any_case(key: bytes) -> None:
+    assert may_hold_card_data(b'{"x": {"' + key + b'": "1"}}')
 
 
 def test_precheck_skips_ordinary_payments() -> None:
