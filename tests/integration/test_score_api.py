@@ -68,6 +68,7 @@ async def test_same_id_different_body_is_409(client: Client) -> None:
         (lambda p: p.update(occurred_at="2026-11-23T10:15:00"), "occurred_at"),
         (lambda p: p.update(surprise=1), "surprise"),
         (lambda p: p["amount"].update(value=-5), "amount.value"),
+        (lambda p: p["device"].update(ip="203.0.113.300"), "device.ip"),
     ],
 )
 async def test_malformed_payment_is_422_naming_the_field(
