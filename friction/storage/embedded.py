@@ -277,8 +277,15 @@ class EmbeddedStore:
         return [OutboxEntry(seq, EncodedEvent.from_json(raw)) for seq, raw in cursor]
 
     async def ack(self, seqs: Sequence[int]) -> None:
+        """Delete acknowledged events: a run of consecutive seqs (the usual batch) as one range."""
+        if not seqs:
+            return
+        low, high = min(seqs), max(seqs)
         with self._db:
-            self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+            if high - low + 1 == len(set(seqs)):
+                self._db.execute("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", (low, high))
+            else:
+                self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
 
     async def close(self) -> None:
         self._db.close()

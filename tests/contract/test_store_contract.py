@@ -309,6 +309,8 @@ async def test_pending_and_ack_drain_the_outbox_in_order(store: Store) -> None:
     assert [payment_of(e) for e in rest] == ids[3:]
     await store.ack([rest[1].seq])  # out-of-order ack of one entry
     assert [payment_of(e) for e in await store.pending(100)] == [ids[3], *ids[5:]]
+    await store.ack([rest[3].seq, rest[0].seq])  # the ends of a range: what lies between stays
+    assert [payment_of(e) for e in await store.pending(100)] == [ids[5]]
     await store.ack([e.seq for e in await store.pending(100)])
     assert await store.pending(100) == []
     await store.commit(Change(events=[decision_event("pay_late")]))
