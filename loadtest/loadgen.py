@@ -111,7 +111,8 @@ class _Conn(asyncio.Protocol):
             return
         status = int(head[9:12])
         del self._buffer[: end + 4 + length]
-        self._waiter.set_result((status, length))
+        if not self._waiter.done():  # else it expired and the connection is closing
+            self._waiter.set_result((status, length))
 
     async def send(self, data: bytes) -> tuple[int, int]:
         """Send one request; the (status, body length) of its response."""
