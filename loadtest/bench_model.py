@@ -1,8 +1,11 @@
 """Single-payment model cost: xgboost ``inplace_predict`` vs friction's evaluator.
 
-The last row adds a shadow challenger (a second copy of the model, as the service runs it
-with ``FRICTION_SHADOW_MODEL``) to the champion's score and reasons: its cost is the
-difference between the last two rows.
+The hot path (``friction.scoring.explain``) walks the trees once for the score and credits
+the features from the leaves reached only for a payment scored at or above ``challenge_at``:
+``friction_hot_path_low_risk`` is the usual payment, ``friction_predict_plus_reasons`` one
+shown with reasons. The last row adds a shadow challenger (a second copy of the model, as
+the service runs it with ``FRICTION_SHADOW_MODEL``) to the champion's score and reasons: its
+cost is the difference between the last two rows.
 
     .venv/bin/python loadtest/bench_model.py [--models models] [--rounds 20000]
 
@@ -84,6 +87,11 @@ def measure(model: Model, rounds: int) -> dict[str, float]:
         ),
         "friction_predict": per_call_us(model.predict, rows, rounds),
         "friction_explain_contributions": per_call_us(model.explain, rows, rounds),
+        # the hot path's call: a payment scored below challenge_at gets no contributions ...
+        "friction_hot_path_low_risk": per_call_us(
+            lambda row: explain(model, row, low_risk_below=1.0), rows, rounds
+        ),
+        # ... one at or above it is credited from the leaves its walk reached
         "friction_predict_plus_reasons": per_call_us(
             lambda row: explain(model, row, low_risk_below=0.0), rows, rounds
         ),
@@ -110,7 +118,8 @@ def report(model: Model, figures: dict[str, float], console: Console) -> dict[st
         "trees": model.n_trees,
         "us": {k: round(v, 3) for k, v in figures.items()},
         "speedup_vs_xgboost": {k: round(base / v, 2) for k, v in figures.items()},
-        "within_20us": figures["friction_predict_plus_reasons"] <= 20.0,
+        "within_20us": figures["friction_hot_path_low_risk"] <= 20.0,
+        "within_20us_with_reasons": figures["friction_predict_plus_reasons"] <= 20.0,
         "shadow_added_us": round(
             figures["friction_predict_plus_reasons_plus_shadow"]
             - figures["friction_predict_plus_reasons"],

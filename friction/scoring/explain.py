@@ -153,11 +153,16 @@ def explain(
     *,
     low_risk_below: float = LOW_RISK_BELOW,
 ) -> tuple[float, list[Reason]]:
-    """Score and reasons of one payment in a single tree walk (the hot path's call)."""
-    explained = model.explain(vector)
-    if explained.score < low_risk_below:
-        return explained.score, [LOW_RISK]
-    return explained.score, top_reasons(model.feature_names, vector, explained.ranked, top)
+    """Score and reasons of one payment (the hot path's call).
+
+    One tree walk gives the score; the features are credited from the leaves it reached
+    only when the score is high enough for reasons to be shown (``docs/decisions-model.md``).
+    """
+    walked = model.walk(vector)
+    if walked.score < low_risk_below:
+        return walked.score, [LOW_RISK]
+    ranked = model.credit(walked).ranked
+    return walked.score, top_reasons(model.feature_names, vector, ranked, top)
 
 
 def reasons(

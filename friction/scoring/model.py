@@ -3,8 +3,9 @@
 Why not xgboost itself on the hot path: ``Booster.inplace_predict`` on one row costs
 150-250 µs here (argument checks, a thread pool, a C++ round trip), and a gateway gives
 the whole fraud check a few milliseconds. The trees are flattened into numpy arrays
-once, at load, and walked by a small kernel compiled with numba: ~4 µs per payment,
-~5 µs with per-feature contributions (figures and alternatives in
+once, at load, and walked by a small kernel compiled with numba: ~3 ns per tree level,
+15 µs for 1 227 trees of depth 4; crediting the features from the leaves reached adds
+~7 µs, paid only by payments shown reasons (figures and alternatives in
 ``docs/decisions-model.md``). Without numba the same kernels run as plain Python:
 correct, but ~100x slower, and a warning says so.
 
@@ -45,6 +46,17 @@ I32 = NDArray[np.int32]
 K = TypeVar("K", bound=Callable[..., Any])
 
 
+class Walk(NamedTuple):
+    """Where one feature vector's walk ended: its score and the leaf it reached in each tree.
+
+    The reasons need the leaves only for the few payments scored high, so the hot path
+    walks once for the score and credits the features from the leaves only when asked.
+    """
+
+    score: float
+    leaves: I32
+
+
 class Explained(NamedTuple):
     """A score with its per-feature contributions (margin space; last item: the bias)."""
 
@@ -82,8 +94,8 @@ def _value(nodes: NDArray[np.void], node: int) -> float:
     return float(np.float64(nodes[node].value))
 
 
-def _margin_kernel(x: F32, roots: I32, depths: I32, nodes: NDArray[np.void]) -> float:
-    """Sum of the leaves reached by ``x`` (without the base margin)."""
+def _walk_kernel(x: F32, roots: I32, depths: I32, nodes: NDArray[np.void], leaves: I32) -> float:
+    """Sum of the leaves reached by ``x`` (without the base margin); ``leaves`` gets them."""
     total = 0.0
     count = roots.shape[0]
     t = 0
@@ -94,52 +106,36 @@ def _margin_kernel(x: F32, roots: I32, depths: I32, nodes: NDArray[np.void]) -> 
             b = _step(x, nodes, b)
             c = _step(x, nodes, c)
             d = _step(x, nodes, d)
+        leaves[t], leaves[t + 1], leaves[t + 2], leaves[t + 3] = a, b, c, d
         total += _value(nodes, a) + _value(nodes, b) + _value(nodes, c) + _value(nodes, d)
         t += GROUP
     while t < count:
         a = roots[t]
         for _ in range(depths[t]):
             a = _step(x, nodes, a)
+        leaves[t] = a
         total += _value(nodes, a)
         t += 1
     return total
 
 
-def _credit(x: F32, nodes: NDArray[np.void], node: int, out: F64) -> int:
-    """One level down, crediting the split's feature (0 at a leaf: child == node)."""
-    child = _step(x, nodes, node)
-    out[nodes[node].feat] += _value(nodes, child) - _value(nodes, node)
-    return child
+def _credit_kernel(
+    leaves: I32, path_feat: NDArray[np.int16], path_credit: F64, out: F64, ranked: I32
+) -> None:
+    """Fill ``out`` (features..., bias excluded) with the Saabas credits of the paths that
+    ended at ``leaves``, and ``ranked`` with the features of positive credit, largest first.
 
-
-def _contrib_kernel(
-    x: F32, roots: I32, depths: I32, nodes: NDArray[np.void], out: F64, ranked: I32
-) -> float:
-    """Like ``_margin_kernel``, and fills ``out`` (features..., bias) with Saabas credits
-    and ``ranked`` with the features of positive credit, largest first (then -1)."""
+    Each leaf's path is precomputed (``_paths``): no tree is walked again, and the reads
+    are sequential rather than a chain of dependent loads (5 µs against 12 for walking
+    back up through parent links, 1 227 trees).
+    """
     out[:] = 0.0
-    total = 0.0
-    count = roots.shape[0]
-    t = 0
-    while t < count:
-        a = roots[t]
-        b, c, d = (roots[t + 1], roots[t + 2], roots[t + 3]) if t + GROUP <= count else (a, a, a)
-        for _ in range(depths[t]):
-            a = _credit(x, nodes, a, out)
-            if t + GROUP <= count:
-                b = _credit(x, nodes, b, out)
-                c = _credit(x, nodes, c, out)
-                d = _credit(x, nodes, d, out)
-        if t + GROUP <= count:
-            total += _value(nodes, a) + _value(nodes, b) + _value(nodes, c) + _value(nodes, d)
-            t += GROUP
-        else:
-            total += _value(nodes, a)
-            t += 1
-    for root in roots:
-        out[-1] += _value(nodes, root)
+    depth = path_feat.shape[1]
+    for t in range(leaves.shape[0]):
+        leaf = leaves[t]
+        for k in range(depth):
+            out[path_feat[leaf, k]] += path_credit[leaf, k]
     _rank(out, ranked)
-    return total
 
 
 def _rank(out: F64, ranked: I32) -> None:
@@ -186,10 +182,9 @@ def _compile(function: K) -> K:
 # Order matters: the kernels call the compiled helpers through these module globals.
 _step = _compile(_step)
 _value = _compile(_value)
-_MARGIN = _compile(_margin_kernel)
-_credit = _compile(_credit)
 _rank = _compile(_rank)
-_CONTRIB = _compile(_contrib_kernel)
+_WALK = _compile(_walk_kernel)
+_CREDIT = _compile(_credit_kernel)
 
 
 def sigmoid(margin: float) -> float:
@@ -212,6 +207,9 @@ class Model:
         self.base_margin = _base_margin(doc, len(self.feature_names))
         trees = doc["learner"]["gradient_booster"]["model"]["trees"]
         self._arrays = _flatten(trees)
+        roots, _, nodes = self._arrays
+        self._paths = _paths(nodes)
+        self._bias = self.base_margin + float(nodes["value"][roots].astype(np.float64).sum())
         self.n_trees = len(trees)
         self._width = len(self.feature_names)
         self._booster: Any = None
@@ -233,21 +231,32 @@ class Model:
             raise ValueError(f"expected {self._width} features, got shape {row.shape}")
         return row
 
+    def walk(self, vector: Sequence[float] | F64 | F32) -> Walk:
+        """Fraud probability of one feature vector (NaN = missing), and the leaves reached."""
+        leaves = np.empty(self.n_trees, dtype=np.int32)
+        margin = self.base_margin + _WALK(self._row(vector), *self._arrays, leaves)
+        return Walk(sigmoid(margin), leaves)
+
     def margin(self, vector: Sequence[float] | F64 | F32) -> float:
         """Raw score (log-odds) of one feature vector."""
-        return self.base_margin + _MARGIN(self._row(vector), *self._arrays)
+        leaves = np.empty(self.n_trees, dtype=np.int32)
+        return self.base_margin + _WALK(self._row(vector), *self._arrays, leaves)
 
     def predict(self, vector: Sequence[float] | F64 | F32) -> float:
         """Fraud probability of one feature vector (NaN = missing)."""
-        return sigmoid(self.base_margin + _MARGIN(self._row(vector), *self._arrays))
+        return self.walk(vector).score
 
-    def explain(self, vector: Sequence[float] | F64 | F32) -> Explained:
-        """Score, contributions and their ranking in one traversal (for reason codes)."""
+    def credit(self, walked: Walk) -> Explained:
+        """Contributions of a walk's features and their ranking (for reason codes)."""
         contributions = np.empty(self._width + 1, dtype=np.float64)
         ranked = np.empty(self._width, dtype=np.int32)
-        total = _CONTRIB(self._row(vector), *self._arrays, contributions, ranked)
-        contributions[-1] += self.base_margin
-        return Explained(sigmoid(self.base_margin + total), contributions, ranked)
+        _CREDIT(walked.leaves, *self._paths, contributions, ranked)
+        contributions[-1] = self._bias
+        return Explained(walked.score, contributions, ranked)
+
+    def explain(self, vector: Sequence[float] | F64 | F32) -> Explained:
+        """Score, contributions and their ranking: a walk, then its credits."""
+        return self.credit(self.walk(vector))
 
     def contributions(self, vector: Sequence[float] | F64 | F32) -> list[tuple[str, float]]:
         """(feature, contribution in margin space) pairs, plus ``("bias", …)`` last."""
@@ -312,6 +321,32 @@ def _flatten(trees: list[dict[str, Any]]) -> tuple[I32, I32, NDArray[np.void]]:
     if not COMPILED:  # plain Python reads fields as attributes only on a recarray
         nodes = nodes.view(np.recarray)  # (numba dispatches a recarray ~4 µs slower)
     return np.asarray(roots, dtype=np.int32), np.asarray(depths, dtype=np.int32), nodes
+
+
+def _paths(nodes: NDArray[np.void]) -> tuple[NDArray[np.int16], F64]:
+    """Each node's path to its root as (feature, credit) steps, nearest split first.
+
+    A step credits the split's feature with value(child) - value(split), in float64 as the
+    walk sums them; paths shorter than the deepest tree end in (0, 0.0), which adds nothing.
+    """
+    count = nodes.shape[0]
+    index = np.arange(count, dtype=np.int32)
+    split = nodes["left"] != index  # a leaf points to itself
+    parents = np.full(count, -1, dtype=np.int32)
+    parents[nodes["left"][split]] = index[split]
+    parents[nodes["left"][split] + 1] = index[split]
+    values = nodes["value"].astype(np.float64)
+    steps = []
+    node = index
+    while (node_parent := parents[node]).max(initial=-1) >= 0:
+        up = node_parent >= 0
+        above = np.where(up, node_parent, node)
+        steps.append((np.where(up, nodes["feat"][above], 0), values[node] - values[above]))
+        node = above
+    if not steps:  # every tree a single leaf: nothing to credit
+        steps.append((np.zeros(count), np.zeros(count)))
+    feats = np.stack([f for f, _ in steps], axis=1).astype(np.int16)
+    return feats, np.ascontiguousarray(np.stack([c for _, c in steps], axis=1))
 
 
 def _layout(tree: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:

@@ -41,6 +41,20 @@ def test_a_low_score_has_one_low_risk_reason() -> None:
     assert reasons(model, row, low_risk_below=1.0) == [LOW_RISK]
 
 
+def test_only_scores_at_or_above_the_threshold_are_credited() -> None:
+    model = tiny_model(depth=5, trees=40)
+    rows = random_data(60, seed=3)
+    threshold = float(np.median([model.predict(row) for row in rows]))
+    for row in rows:
+        score, got = explain(model, row, low_risk_below=threshold)
+        assert score == model.predict(row)  # the same walk, not a second estimate
+        if score < threshold:
+            assert got == [LOW_RISK]
+        else:
+            assert got == explain(model, row, low_risk_below=0.0)[1]
+            assert LOW_RISK not in got
+
+
 def test_reasons_follow_the_largest_positive_contributions() -> None:
     model = tiny_model(depth=5, trees=40)
     for row in random_data(40, seed=2):
