@@ -131,7 +131,9 @@ class Attempt:
 
 
 async def measure(session: aiohttp.ClientSession, url: str) -> Attempt:
-    sustainable = await closed_loop(session, url, 4, 1.0)
+    # 8 waiting workers: 4 measured ~0.75x of capacity (the "2x" overload then shed only
+    # 24-35 %); 16 pushed the generator itself to its limit on the 2 shared cores
+    sustainable = await closed_loop(session, url, 8, 1.0)
     baseline = await open_loop(session, url, sustainable * 0.25, 1.5)
     overload = await open_loop(session, url, sustainable * 2, 1.5)
     return Attempt(sustainable, baseline, overload)
@@ -168,9 +170,11 @@ async def test_excess_gets_fast_429_and_accepted_requests_keep_their_latency(
         assert all(r[0] in (200, 429) for r in attempt.baseline)
         assert unloaded_shed <= len(attempt.baseline) * 0.02, f"{unloaded_shed} shed"
         assert len(attempt.accepted) + len(attempt.shed) == len(attempt.overload)
-        assert len(attempt.shed) > len(attempt.overload) * 0.3
         assert all(r[3] == "1" and b'"error":"overloaded"' in r[4] for r in attempt.shed)
-    assert attempts[-1].latency_held()
+    final = attempts[-1]
+    assert final.latency_held()
+    # judged on the undisturbed attempt only: a starved generator sends in bursts, not at 2x
+    assert len(final.shed) > len(final.overload) * 0.3
 
     store = EmbeddedStore(data_dir / "friction.db")  # read-only look: same file, WAL
     try:
