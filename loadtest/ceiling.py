@@ -23,7 +23,7 @@ import argparse
 from pathlib import Path
 
 from aiohttp import web
-from floor import decision_for, healthz
+from floor import build_app, decision_for, serve
 
 from friction.api.bodies import validate
 from friction.api.schemas import Payment
@@ -32,12 +32,14 @@ from friction.scoring.explain import explain
 from friction.scoring.facts import facts_of
 from friction.scoring.features import FeatureBook
 from friction.scoring.model import Model
+from friction.settings import Settings
 from friction.training.registry import load_model
 
 
-def build_app(model: Model) -> web.Application:
-    """The ceiling application: the floor's routes with the unskippable work inside."""
+def build_ceiling(model: Model, settings: Settings) -> web.Application:
+    """The floor's application with the unskippable work inside its ``POST /v1/score``."""
     book = FeatureBook()
+    reasons_from = settings.challenge_at  # friction's threshold: reasons for the same payments
 
     async def score(request: web.Request) -> web.Response:
         """POST /v1/score — validate, features, model + reasons, a decision-sized answer."""
@@ -46,14 +48,11 @@ def build_app(model: Model) -> web.Application:
         except FrictionError as error:  # a 4xx with the reason, as friction answers
             return web.Response(status=error.status, text=error.message)
         vector = book.observe(facts_of(payment))
-        probability, _ = explain(model, vector)
+        probability, _ = explain(model, vector, low_risk_below=reasons_from)
         body = decision_for({"payment_id": payment.payment_id}, round(probability, 6))
         return web.Response(body=body, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_post("/v1/score", score)
-    app.router.add_get("/healthz", healthz)
-    return app
+    return build_app(score)
 
 
 def main() -> None:
@@ -62,8 +61,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8091, help="listen port (default 8091)")
     parser.add_argument("--models", type=Path, default=Path("models"), help="models directory")
     args = parser.parse_args()
-    app = build_app(load_model(args.models))
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    serve(build_ceiling(load_model(args.models), Settings()), args.port)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ nothing. No validation, no model, no store — the cost of HTTP and JSON on this
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 # Same keys and about the same lengths as friction's ScoreResponse for an allowed payment.
 _REASON = {"code": "LOW_RISK", "text": "Nothing unusual about this payment."}
 
@@ -48,20 +50,24 @@ async def healthz(request: web.Request) -> web.Response:
     return web.Response(text='{"status":"ok"}', content_type="application/json")
 
 
-def build_app() -> web.Application:
-    """The floor application: two routes, no middleware."""
+def build_app(score_handler: Handler = score) -> web.Application:
+    """Two routes, no middleware: ``POST /v1/score`` (the floor's, or the ceiling's) and health."""
     app = web.Application()
-    app.router.add_post("/v1/score", score)
+    app.router.add_post("/v1/score", score_handler)
     app.router.add_get("/healthz", healthz)
     return app
+
+
+def serve(app: web.Application, port: int) -> None:
+    """Serve ``app`` on 127.0.0.1 without an access log (the floor measures HTTP + JSON)."""
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 def main() -> None:
     """Serve the floor on 127.0.0.1."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8090, help="listen port (default 8090)")
-    args = parser.parse_args()
-    web.run_app(build_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
+    serve(build_app(), parser.parse_args().port)
 
 
 if __name__ == "__main__":

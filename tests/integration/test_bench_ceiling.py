@@ -41,7 +41,7 @@ async def test_ceiling_scores_equal_friction_scores(
     models_dir: Path, make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings()
-    ceiling_app = ceiling.build_app(load_model(models_dir))
+    ceiling_app = ceiling.build_ceiling(load_model(models_dir), settings)
     async with (
         TestClient(TestServer(build_app(settings), host="127.0.0.1")) as service,
         TestClient(TestServer(ceiling_app, host="127.0.0.1")) as bound,
