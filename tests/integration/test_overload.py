@@ -4,17 +4,20 @@ The client is open-loop (it sends on a schedule, never waiting for answers, as
 gateways do) at twice the rate this process sustains (measured: at 4x the Python HTTP layer alone,
 parsing requests to answer 429, saturates the 2 shared cores; shedding beyond that
 belongs in front of the process, see docs/security.md), measured first in
-the same test. Accepted requests must keep their latency: at most the wait the
-in-flight bound implies (``MAX_INFLIGHT`` requests ahead, served at the measured rate),
-not a backlog that grows with the overload (1.5 s at 2x would queue ~1 s of work); the
-excess must get 429 + ``Retry-After`` + a JSON body at once, and the ledger must hold
-for the accepted ones.
+the same test. Accepted requests must keep their latency: beyond what every request
+in the same window waits (the 429s included: the event loops of the service and of the
+generator lag when the 2 cores are saturated, and no in-process bound can help that), at
+most the wait the in-flight bound implies (``MAX_INFLIGHT`` requests ahead, served at the
+measured rate), not a backlog that grows with the overload (1.5 s at 2x would queue
+~0.75 s of work); the excess must get 429 + ``Retry-After`` + a JSON body well within a
+second, and the ledger must hold for the accepted ones.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -36,8 +39,9 @@ Result = tuple[int, float, str, str, bytes]  # status, seconds, payment id, Retr
 
 
 def p99(values: list[float]) -> float:
+    """The 99th percentile; infinite when nothing was seen (no 429 at all fails the test)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else math.inf
 
 
 async def open_loop(
@@ -122,12 +126,15 @@ class Attempt:
         )
 
     def latency_held(self) -> bool:
-        """429s within a second; accepted p99 within the unloaded p99 plus a generous
-        multiple (8x: shedding takes CPU from serving, p99 is not the mean, and the load
-        generator shares the 2 cores) of the wait a full in-flight bound implies."""
-        base_p99, ok_p99, shed_p99 = self.figures()
+        """429s within a second; accepted p99 within the 429s' p99 (the lag common to the
+        whole window) plus a multiple of the wait a full in-flight bound implies (4x:
+        shedding takes CPU from serving and p99 is not the mean). Measured over six runs,
+        two in CI: accepted minus 429 p99 was 48-84 ms for a bound wait of 43-52 ms, while
+        the common lag ranged from 160 to 380 ms with the machine's load, which is why the
+        unloaded p99 is no reference."""
+        _, ok_p99, shed_p99 = self.figures()
         bound_wait = MAX_INFLIGHT / self.sustainable
-        return shed_p99 < 1.0 and ok_p99 < base_p99 + 8 * bound_wait
+        return shed_p99 < 1.0 and ok_p99 < shed_p99 + 4 * bound_wait
 
 
 async def measure(session: aiohttp.ClientSession, url: str) -> Attempt:
