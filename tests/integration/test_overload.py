@@ -128,8 +128,8 @@ class Attempt:
     def latency_held(self) -> bool:
         """429s within a second; accepted p99 within the 429s' p99 (the lag common to the
         whole window) plus a multiple of the wait a full in-flight bound implies (4x:
-        shedding takes CPU from serving and p99 is not the mean). Measured over six runs,
-        two in CI: accepted minus 429 p99 was 48-84 ms for a bound wait of 43-52 ms, while
+        shedding takes CPU from serving and p99 is not the mean). Measured over ten runs,
+        two in CI: accepted minus 429 p99 was 27-84 ms for a bound wait of 43-56 ms, while
         the common lag ranged from 160 to 380 ms with the machine's load, which is why the
         unloaded p99 is no reference."""
         _, ok_p99, shed_p99 = self.figures()
