@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
@@ -44,6 +44,16 @@ class Metrics:
         self.shed = Counter(
             "friction_shed_total",
             "Requests refused with 429 because too many were in flight (overload).",
+            registry=self.registry,
+        )
+        self.inflight = Gauge(
+            "friction_inflight_requests",
+            "Requests being worked on now (bounded by FRICTION_MAX_INFLIGHT).",
+            registry=self.registry,
+        )
+        self.inflight_peak = Gauge(
+            "friction_inflight_requests_peak",
+            "Most requests ever worked on at once since start: never above FRICTION_MAX_INFLIGHT.",
             registry=self.registry,
         )
         self.sms_refused = Counter(

@@ -48,7 +48,7 @@ async def challenge(client: Client, body: dict[str, Any]) -> dict[str, Any]:
     return scored
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within_s: float = 5.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], within_s: float = 30.0) -> None:
     """Wait until ``await check()`` holds (callbacks and timers are asynchronous), or fail."""
     deadline = time.monotonic() + within_s
     while not await check():
@@ -65,7 +65,7 @@ async def verdict(client: Client, payment_id: str, wait: float = 0.0) -> str:
     return str(body["verdict"])
 
 
-async def settled(client: Client, payment_id: str, within_s: float = 5.0) -> str:
+async def settled(client: Client, payment_id: str, within_s: float = 30.0) -> str:
     """The verdict once it is no longer pending (long-poll), or fail."""
     found = await verdict(client, payment_id, wait=within_s)
     assert found != "pending", f"{payment_id} still pending after {within_s}s"

@@ -38,7 +38,7 @@ class LedgerReport:
         return self.events - self.distinct_events
 
 
-async def drained(store: Store, within_s: float = 10.0) -> None:
+async def drained(store: Store, within_s: float = 30.0) -> None:
     """Wait until the outbox is empty (the relay published everything committed)."""
     deadline = time.monotonic() + within_s
     while await store.pending(1):

@@ -121,11 +121,13 @@ def metrics_middleware(metrics: Metrics) -> Middleware:
 
 def admission_middleware(max_inflight: int, retry_after_s: int, metrics: Metrics) -> Middleware:
     """Answer 429 at once when ``max_inflight`` requests are already being worked on."""
-    inflight = 0
+    inflight = peak = 0
+    metrics.inflight.set_function(lambda: inflight)  # read when scraped: free on the hot path
+    metrics.inflight_peak.set_function(lambda: peak)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        nonlocal inflight
+        nonlocal inflight, peak
         if _exempt(request):
             return await handler(request)
         if inflight >= max_inflight:
@@ -136,6 +138,7 @@ def admission_middleware(max_inflight: int, retry_after_s: int, metrics: Metrics
             response.headers["Retry-After"] = str(retry_after_s)
             return response
         inflight += 1
+        peak = max(peak, inflight)
         try:
             return await handler(request)
         finally:

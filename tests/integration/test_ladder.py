@@ -44,14 +44,14 @@ async def test_in_app_then_sms_then_expiry_gives_the_default_verdict(
         make_settings,
         default_channels=["in_app", "sms"],
         ladder_step_seconds=0.2,
-        dialogue_ttl_seconds=1.0,
+        dialogue_ttl_seconds=3.0,  # the SMS rung asks at 0.2 s: even a stalled timer gets there
         no_answer_verdict="review",
     )
     scored = await challenge(client, payment("pay_ladder"))
     assert scored["dialogue"]["channel"] == "in_app"
     assert fake_sms.outbound() == []  # the app asks first
 
-    assert await settled(client, "pay_ladder", within_s=5.0) == "review"
+    assert await settled(client, "pay_ladder") == "review"
     assert len(fake_sms.outbound()) == 1  # the SMS rung asked, once
     await client.close()
     events = [(e.state, e.channel) for e in dialogue_events(settings.data_dir, "pay_ladder")]
@@ -80,7 +80,7 @@ async def test_restart_with_open_dialogues_loses_nothing_and_decides_once(
     over = {
         "default_channels": ["in_app", "sms"],
         "ladder_step_seconds": 0.3,
-        "dialogue_ttl_seconds": 1.5,
+        "dialogue_ttl_seconds": 8.0,  # climbed at 0.3 s, the restart well before expiry
         "no_answer_verdict": "blocked",
     }
     first, settings = await start_sms_service(start_app, fake_sms, make_settings, **over)
@@ -90,7 +90,7 @@ async def test_restart_with_open_dialogues_loses_nothing_and_decides_once(
     async def all_on_sms() -> bool:
         return all(fake_sms.outbound(f"+44770090{n:04d}") for n in range(1, 5))
 
-    await eventually(all_on_sms, within_s=1.0)  # every dialogue climbed; none expired yet
+    await eventually(all_on_sms, within_s=6.0)  # every dialogue climbed; none expired yet
     await first.close()  # the "kill": timers and sends in flight are cancelled
 
     port = int(settings.public_url.rsplit(":", 1)[1])

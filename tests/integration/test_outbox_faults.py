@@ -203,7 +203,8 @@ async def test_bus_outage_buffers_in_the_outbox_and_drains_without_loss(
     assert not lost, sorted(lost)[:5]
     assert len(set(got)) == len(before) + len(during)
     assert buffered >= len(during)  # every decision of the outage waited in the outbox
-    assert outage[-1] < 1.0  # the broker being unreachable never holds a score request
+    # the broker being unreachable never holds a score request (it would until the restore)
+    assert outage[-1] < 5.0
 
 
 async def test_sigkilled_publisher_loses_no_event_and_duplicates_dedupe(

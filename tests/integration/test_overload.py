@@ -1,27 +1,27 @@
-"""Overload (issue 8, item 7): past the in-flight bound, fast 429s instead of time-outs.
+"""Overload: past the in-flight bound, fast 429s instead of a growing queue.
 
-The client is open-loop (it sends on a schedule, never waiting for answers, as
-gateways do) at twice the rate this process sustains (measured: at 4x the Python HTTP layer alone,
-parsing requests to answer 429, saturates the 2 shared cores; shedding beyond that
-belongs in front of the process, see docs/security.md), measured first in
-the same test. Accepted requests must keep their latency: beyond what every request
-in the same window waits (the 429s included: the event loops of the service and of the
-generator lag when the 2 cores are saturated, and no in-process bound can help that), at
-most the wait the in-flight bound implies (``MAX_INFLIGHT`` requests ahead, served at the
-measured rate), not a backlog that grows with the overload (1.5 s at 2x would queue
-~0.75 s of work); the excess must get 429 + ``Retry-After`` + a JSON body well within a
-second, and the ledger must hold for the accepted ones.
+Behaviour only; the latency this buys is measured by the bench (``loadtest/bench.py
+--overload``), where a shared machine's stalls cannot fail a build. Here 4 x
+``MAX_INFLIGHT`` clients send back to back for a few seconds against a service in its
+own process: far more requests than the bound are always waiting, whatever the
+machine's speed. What must hold on any machine:
+
+* every request is answered 200 or 429, none times out or fails;
+* every 429 carries ``Retry-After`` and the JSON error body;
+* the process never works on more than ``MAX_INFLIGHT`` requests at once (its own
+  high-water mark, ``friction_inflight_requests_peak``): the excess is shed, not queued;
+* ops endpoints answer throughout;
+* the ledger holds for every accepted request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import math
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,44 +30,14 @@ import pytest
 
 from friction.storage.embedded import EmbeddedStore
 from tests.conftest import CANONICAL
-from tests.ledger import check_ledger, file_decision_ids
+from tests.ledger import check_ledger, drained, file_decision_ids
 from tests.servers import service_env, serving
 
 pytestmark = pytest.mark.timeout(150)
 MAX_INFLIGHT = 64
-Result = tuple[int, float, str, str, bytes]  # status, seconds, payment id, Retry-After, body
-
-
-def p99(values: list[float]) -> float:
-    """The 99th percentile; infinite when nothing was seen (no 429 at all fails the test)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else math.inf
-
-
-async def open_loop(
-    session: aiohttp.ClientSession, url: str, rate: float, seconds: float
-) -> list[Result]:
-    """Send ``rate`` requests a second for ``seconds`` on a fixed schedule (10 ms ticks)."""
-    prefix = uuid.uuid4().hex[:8]
-
-    async def one(i: int) -> Result:
-        body: dict[str, Any] = copy.deepcopy(CANONICAL)
-        body["payment_id"] = f"ovl_{prefix}_{i}"
-        body["customer"]["id"] = f"cus_{i % 50}"
-        started = time.perf_counter()
-        async with session.post(url, json=body) as response:
-            text = await response.read()
-            retry = response.headers.get("Retry-After", "")
-        return response.status, time.perf_counter() - started, body["payment_id"], retry, text
-
-    tasks: list[asyncio.Task[Result]] = []
-    start, sent, total = time.perf_counter(), 0, int(rate * seconds)
-    while sent < total:
-        due = min(total, int((time.perf_counter() - start) * rate) + 1)
-        tasks += [asyncio.create_task(one(i)) for i in range(sent, due)]
-        sent = due
-        await asyncio.sleep(0.01)
-    return list(await asyncio.gather(*tasks))
+CLIENTS = 4 * MAX_INFLIGHT
+SECONDS = 3.0
+Result = tuple[int, str, str, bytes]  # status, payment id, Retry-After, body
 
 
 @pytest.fixture
@@ -82,114 +52,67 @@ async def service(tmp_path: Path, models_dir: Path) -> AsyncIterator[tuple[str, 
 
 
 async def closed_loop(
-    session: aiohttp.ClientSession, url: str, workers: int, seconds: float
-) -> float:
-    """Requests a second the service sustains with ``workers`` always waiting on it."""
-    done, deadline, prefix = 0, time.perf_counter() + seconds, uuid.uuid4().hex[:8]
+    session: aiohttp.ClientSession, url: str, clients: int, seconds: float
+) -> list[Result]:
+    """``clients`` senders, each sending its next payment as soon as the last is answered."""
+    deadline, prefix = time.monotonic() + seconds, uuid.uuid4().hex[:8]
+    results: list[Result] = []
 
-    async def worker(w: int) -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
+    async def client(c: int) -> None:
+        n = 0
+        while time.monotonic() < deadline:
             body: dict[str, Any] = copy.deepcopy(CANONICAL)
-            body["payment_id"] = f"cap_{prefix}_{w}_{done}"
+            body["payment_id"] = f"ovl_{prefix}_{c}_{n}"
+            body["customer"]["id"] = f"cus_{c % 50}"
             async with session.post(url, json=body) as response:
-                assert response.status == 200
-            done += 1
+                text = await response.read()
+                retry = response.headers.get("Retry-After", "")
+            results.append((response.status, body["payment_id"], retry, text))
+            n += 1
 
-    await asyncio.gather(*(worker(w) for w in range(workers)))
-    return done / seconds
-
-
-@dataclass
-class Attempt:
-    """One measurement: an unloaded baseline, then open-loop overload at 2x capacity."""
-
-    sustainable: float
-    baseline: list[Result]
-    overload: list[Result]
-
-    @property
-    def accepted(self) -> list[Result]:
-        return [r for r in self.overload if r[0] == 200]
-
-    @property
-    def shed(self) -> list[Result]:
-        return [r for r in self.overload if r[0] == 429]
-
-    def figures(self) -> tuple[float, float, float]:
-        """p99 seconds of the baseline, the accepted and the shed requests."""
-        groups = (self.baseline, self.accepted, self.shed)
-        return (
-            p99([r[1] for r in groups[0]]),
-            p99([r[1] for r in groups[1]]),
-            p99([r[1] for r in groups[2]]),
-        )
-
-    def latency_held(self) -> bool:
-        """429s within a second; accepted p99 within the 429s' p99 (the lag common to the
-        whole window) plus a multiple of the wait a full in-flight bound implies (4x:
-        shedding takes CPU from serving and p99 is not the mean). Measured over ten runs,
-        two in CI: accepted minus 429 p99 was 27-84 ms for a bound wait of 43-56 ms, while
-        the common lag ranged from 160 to 380 ms with the machine's load, which is why the
-        unloaded p99 is no reference."""
-        _, ok_p99, shed_p99 = self.figures()
-        bound_wait = MAX_INFLIGHT / self.sustainable
-        return shed_p99 < 1.0 and ok_p99 < shed_p99 + 4 * bound_wait
+    await asyncio.gather(*(client(c) for c in range(clients)))
+    return results
 
 
-async def measure(session: aiohttp.ClientSession, url: str) -> Attempt:
-    # 8 waiting workers: 4 measured ~0.75x of capacity (the "2x" overload then shed only
-    # 24-35 %); 16 pushed the generator itself to its limit on the 2 shared cores
-    sustainable = await closed_loop(session, url, 8, 1.0)
-    baseline = await open_loop(session, url, sustainable * 0.25, 1.5)
-    overload = await open_loop(session, url, sustainable * 2, 1.5)
-    return Attempt(sustainable, baseline, overload)
+async def gauge(session: aiohttp.ClientSession, base: str, name: str) -> float:
+    async with session.get(base + "/metrics") as response:
+        text = await response.text()
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    assert found is not None, f"{name} missing from /metrics"
+    return float(found.group(1))
 
 
-async def test_excess_gets_fast_429_and_accepted_requests_keep_their_latency(
+async def test_excess_is_shed_with_429_and_the_bound_is_never_passed(
     service: tuple[str, Path],
 ) -> None:
-    """Latency is measured up to three times: other work on the shared cores can starve
-    the generator and the service for seconds; a real regression (queueing instead of
-    shedding) fails every attempt. Status codes and the ledger are checked on all."""
     base, data_dir = service
     url = base + "/v1/score"
     connector = aiohttp.TCPConnector(limit=0)  # no client-side queue: the server must shed
-    attempts: list[Attempt] = []
-    async with aiohttp.ClientSession(connector=connector) as session:
-        warm = await open_loop(session, url, 50, 0.4)  # warm-up: JIT, connections
-        while len(attempts) < 3 and not (attempts and attempts[-1].latency_held()):
-            attempts.append(await measure(session, url))
-        async with session.get(base + "/healthz") as health:
-            assert health.status == 200  # ops endpoints are never shed
-    for attempt in attempts:
-        base_p99, ok_p99, shed_p99 = attempt.figures()
-        print(
-            f"sustainable≈{attempt.sustainable:.0f}/s; overload {len(attempt.overload)} sent "
-            f"at 2×: {len(attempt.accepted)} accepted, {len(attempt.shed)} shed; p99 baseline "
-            f"{base_p99 * 1000:.1f} ms, accepted {ok_p99 * 1000:.1f} ms "
-            f"(bound wait {MAX_INFLIGHT / attempt.sustainable * 1000:.0f} ms), "
-            f"429 {shed_p99 * 1000:.1f} ms"
-        )
-        # a disk stall (a WAL checkpoint) can briefly fill the in-flight bound even at a
-        # quarter of capacity; shedding then is the design working, but it must stay rare
-        unloaded_shed = sum(r[0] == 429 for r in attempt.baseline)
-        assert all(r[0] in (200, 429) for r in attempt.baseline)
-        assert unloaded_shed <= len(attempt.baseline) * 0.02, f"{unloaded_shed} shed"
-        assert len(attempt.accepted) + len(attempt.shed) == len(attempt.overload)
-        assert all(r[3] == "1" and b'"error":"overloaded"' in r[4] for r in attempt.shed)
-    final = attempts[-1]
-    assert final.latency_held()
-    # judged on the undisturbed attempt only: a starved generator sends in bursts, not at 2x
-    assert len(final.shed) > len(final.overload) * 0.3
+    timeout = aiohttp.ClientTimeout(total=60)  # a hang fails; a slow shared machine does not
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        warm = await closed_loop(session, url, 4, 0.5)  # JIT, connections
+        health = asyncio.create_task(session.get(base + "/healthz"))
+        results = await closed_loop(session, url, CLIENTS, SECONDS)
+        assert (await health).status == 200  # ops endpoints are never shed
+        peak = await gauge(session, base, "friction_inflight_requests_peak")
+        now = await gauge(session, base, "friction_inflight_requests")
+
+    ok = [r for r in results if r[0] == 200]
+    shed = [r for r in results if r[0] == 429]
+    print(f"{len(results)} sent by {CLIENTS} clients: {len(ok)} accepted, {len(shed)} shed; "
+          f"in-flight peak {peak:.0f} of {MAX_INFLIGHT}")  # fmt: skip
+    assert len(ok) + len(shed) == len(results), {r[0] for r in results}
+    assert shed, "4x the bound always waiting, and nothing shed"
+    assert ok, "nothing accepted under overload"
+    assert all(r[2] == "1" and b'"error":"overloaded"' in r[3] for r in shed)
+    assert peak <= MAX_INFLIGHT, "more requests in progress than the bound allows"
+    assert now == 0
 
     store = EmbeddedStore(data_dir / "friction.db")  # read-only look: same file, WAL
     try:
-        await asyncio.sleep(1.0)  # the relay publishes within ~10 ms of a commit
-        answered = warm + [r for a in attempts for r in a.baseline + a.accepted]
-        ok = {r[2]: r[4] for r in answered if r[0] == 200}
-        events = file_decision_ids(data_dir, "ovl_")
-        report = await check_ledger(ok, store, events)
+        await drained(store, within_s=30)  # the relay publishes what was committed
+        accepted = {r[1]: r[3] for r in warm + ok if r[0] == 200}
+        report = await check_ledger(accepted, store, file_decision_ids(data_dir, "ovl_"))
     finally:
         await store.close()
     assert report.duplicates == 0

@@ -67,7 +67,7 @@ class Fake:
             return response.status, await response.text()
 
 
-async def eventually(check: Callable[[], bool], within_s: float = 5.0) -> None:
+async def eventually(check: Callable[[], bool], within_s: float = 30.0) -> None:
     """Wait until check() holds (callbacks are asynchronous), or fail."""
     deadline = time.monotonic() + within_s
     while not check():
@@ -201,7 +201,7 @@ async def test_hanging_twilio_times_out_quickly(channel: TwilioSmsChannel, fake:
     started = time.monotonic()
     with pytest.raises(ChannelError, match="timed out"):
         await channel.send(prompt())
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 15  # the channel's time-out, not the 30 s hang
 
 
 async def test_unreachable_twilio_is_a_channel_error() -> None:
