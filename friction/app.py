@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from friction.api.auth import AUTHENTICATED_TAGS, auth_middleware
+from friction.api.auth import auth_middleware
 from friction.api.middleware import (
     admission_middleware,
     card_data_middleware,
@@ -40,25 +40,24 @@ from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Quotas, Store
 from friction.privacy import sweep_forever
 from friction.review.desk import ReviewDesk
-from friction.routes import ROUTES, add_routes
+from friction.routes import add_routes, served
 from friction.scoring.degraded import SpillJournal
 from friction.scoring.hotswap import watch_champion
 from friction.scoring.service import ModelSlot, Scorer
 from friction.scoring.shadow import load_shadow
-from friction.settings import Settings
+from friction.settings import CallbackTarget, Settings
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_store import RedisStore
+from friction.tenancy import DEFAULT_TENANT
 from friction.training.registry import load_model
 
 log = logging.getLogger(__name__)
 
 
-GUARDED = frozenset((r.method, r.path) for r in ROUTES if r.tag in AUTHENTICATED_TAGS)
-
-
 def build_app(settings: Settings) -> web.Application:
     """The service, wired for ``settings``; nothing is opened until it starts."""
     metrics = Metrics()
+    routes = served(settings.dev_endpoints)
     app = web.Application(
         middlewares=[
             admission_middleware(
@@ -67,14 +66,14 @@ def build_app(settings: Settings) -> web.Application:
             metrics_middleware(metrics),
             errors_middleware(),
             card_data_middleware(),
-            auth_middleware(settings, GUARDED),
+            auth_middleware(settings, {(r.method, r.path): r.auth for r in routes}),
         ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app[OPENAPI] = build_openapi()
-    add_routes(app)
+    app[OPENAPI] = build_openapi(routes)
+    add_routes(app, routes)
     setup_streams(app)
     app.cleanup_ctx.append(_resources)
     return app
@@ -120,12 +119,22 @@ def open_channels(
 
 
 def open_webhooks(settings: Settings) -> VerdictWebhooks | None:
-    """Verdict webhooks to the gateway, if a callback URL is configured."""
-    if not settings.gateway_callback_url:
+    """Verdict webhooks to each tenant's gateway that configured a callback URL."""
+    targets = dict(settings.gateway_callbacks)
+    if settings.gateway_callback_url:
+        targets.setdefault(
+            DEFAULT_TENANT,
+            CallbackTarget(
+                url=settings.gateway_callback_url, secret=settings.gateway_callback_secret
+            ),
+        )
+    if not targets:
         return None
-    check_callback_url(settings.gateway_callback_url, settings.webhook_allow_loopback)
-    secret = settings.gateway_callback_secret.get_secret_value().encode()
-    return VerdictWebhooks(settings.gateway_callback_url, secret)
+    for target in targets.values():
+        check_callback_url(target.url, settings.webhook_allow_loopback)
+    return VerdictWebhooks(
+        {t: (c.url, c.secret.get_secret_value().encode()) for t, c in targets.items()}
+    )
 
 
 def _finished(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
@@ -179,7 +188,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         if dialogue.state == "created":  # committed but not sent before a restart
             spawn(engine.deliver(dialogue))
     if not settings.api_keys:
-        log.warning("no FRICTION_API_KEYS: gateway and analyst routes are open (development only)")
+        log.warning(
+            "no FRICTION_API_KEYS: every route is open, customers' included (development only)"
+        )
     log.info(
         "friction ready: model %s, store %s, bus %s",
         slot.model.version,

@@ -73,6 +73,9 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         for problem in error.errors(include_url=False):
+            if not problem["loc"]:  # a rule over several variables names them itself
+                print(f"error: {problem['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+                continue
             name = "FRICTION_" + "_".join(str(p) for p in problem["loc"]).upper()
             print(f"error: {name}: {problem['msg']}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -6,7 +6,8 @@
     ├── NotFound (404)               unknown payment, dialogue, ...
     ├── Conflict (409)               same idempotency key, different body; second answer
     │   └── InProgress (409)         a twin request is still deciding this payment: retry
-    ├── Forbidden (403)              bad token, bad signature, wrong tenant
+    ├── Unauthorized (401)           no credential, or one that is unknown or expired
+    ├── Forbidden (403)              bad token, bad signature, wrong tenant or customer
     ├── Gone (410)                   the dialogue expired
     ├── ChannelError (502)           a message channel failed; the ladder moves on
     ├── StoreUnavailable (503)       the store cannot be reached: scoring degrades
@@ -60,6 +61,11 @@ class InProgress(Conflict):
 
     code = "in_progress"
     retry_after_s = 1
+
+
+class Unauthorized(FrictionError):
+    status = 401
+    code = "unauthorized"
 
 
 class Forbidden(FrictionError):

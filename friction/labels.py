@@ -16,19 +16,18 @@ from friction.scoring.features import DAY
 
 
 def label_change(
-    payment_id: str,
-    record: PaymentRecord,
-    label: LabelValue,
-    source: LabelSource,
-    now: datetime,
+    record: PaymentRecord, label: LabelValue, source: LabelSource, now: datetime
 ) -> Change:
-    """The change that records ``label`` for a payment (the caller adds status updates)."""
+    """The change that records ``label`` for a payment (the caller adds status updates).
+
+    The label names the payment by its store key, as its decision event does: one identity.
+    """
     occurred = record.occurred_at
     event = LabelEvent(
-        event_id=f"label:{payment_id}:{source}",
+        event_id=f"label:{record.key}:{source}",
         at=now,
         customer_id=record.customer_id,
-        payment_id=payment_id,
+        payment_id=record.key,
         label=label,
         source=source,
         delay_seconds=max(0.0, (now - occurred).total_seconds()),
@@ -43,4 +42,4 @@ def label_change(
         fraud, unusual = label == "fraud", record.unusual_amount
         updates.append(LabelUpdate(record.merchant_id, record.terminal_id, day, fraud, unusual))
     updated = record.model_copy(update={"label": label})
-    return Change(payment=(payment_id, updated), events=[event], labels=updates)
+    return Change(payment=updated, events=[event], labels=updates)

@@ -15,6 +15,7 @@ from friction.events.schemas import EncodedEvent
 from friction.records import (
     AnyEvent,
     Change,
+    CustomerSession,
     DialogueRecord,
     Observation,
     OutboxEntry,
@@ -52,7 +53,15 @@ class RecordStore(Protocol):
     async def get_dialogue(self, dialogue_id: str) -> DialogueRecord | None: ...
 
     async def open_dialogues(self) -> list[DialogueRecord]:
-        """Dialogues not yet in a terminal state (for expiry timers and replies)."""
+        """Dialogues not yet in a terminal state (for the expiry timers)."""
+        ...
+
+    async def open_dialogues_of(self, customer_id: str) -> list[DialogueRecord]:
+        """One customer's open dialogues, from an index: O(theirs), not O(all open)."""
+        ...
+
+    async def open_dialogues_for_phone(self, phone: str) -> list[DialogueRecord]:
+        """Open dialogues texted to ``phone``, of any tenant (an SMS reply names no tenant)."""
         ...
 
     async def get_preferences(self, customer_id: str) -> Preferences | None: ...
@@ -79,12 +88,28 @@ class ReviewStore(Protocol):
     async def get_review(self, review_id: str) -> ReviewRecord | None: ...
 
     async def list_reviews(
-        self, status: ReviewStatus | None, assignee: str | None, limit: int, after: str | None
+        self,
+        tenant: str,
+        status: ReviewStatus | None,
+        assignee: str | None,
+        limit: int,
+        after: str | None,
     ) -> tuple[list[ReviewRecord], str | None]:
-        """Items oldest first, after the opaque cursor ``after``; with the next cursor or None.
-
-        Raises InvalidInput (field ``after``) for a cursor this store did not hand out.
+        """One tenant's items oldest first, after the opaque cursor ``after``; with the next
+        cursor or None. Raises InvalidInput (field ``after``) for a cursor it did not hand out.
         """
+        ...
+
+
+class SessionStore(Protocol):
+    """Customer sessions, keyed by a digest of their token, shared by every replica."""
+
+    async def save_session(self, digest: str, session: CustomerSession) -> None:
+        """Keep ``session`` until it expires."""
+        ...
+
+    async def get_session(self, digest: str) -> CustomerSession | None:
+        """The session whose token has this digest; None if unknown or expired."""
         ...
 
 
@@ -122,7 +147,15 @@ class Quotas(Protocol):
 
 
 class Store(
-    FeatureStore, RecordStore, ReviewStore, UnitOfWork, Outbox, Retention, Quotas, Protocol
+    FeatureStore,
+    RecordStore,
+    ReviewStore,
+    SessionStore,
+    UnitOfWork,
+    Outbox,
+    Retention,
+    Quotas,
+    Protocol,
 ):
     """Everything the service keeps; one adapter implements all of it."""
 

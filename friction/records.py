@@ -21,6 +21,7 @@ from friction.events.schemas import (
     ErasureEvent,
     LabelEvent,
 )
+from friction.tenancy import DEFAULT_TENANT, scoped
 
 DialogueState = Literal[
     "created", "sent", "delivered", "answered", "expired", "opted_out", "failed"
@@ -29,8 +30,13 @@ OPEN_STATES: frozenset[str] = frozenset({"created", "sent", "delivered"})
 
 
 class PaymentRecord(BaseModel):
-    """A scored payment: the exact response given, and where it stands now."""
+    """A scored payment: the exact response given, and where it stands now.
 
+    Stored under ``key`` (the tenant's payment id, scoped): every write of a payment goes
+    through the record itself, so no code path can store it under another name.
+    """
+
+    tenant: str = DEFAULT_TENANT
     body_hash: str
     response: str
     status: PaymentStatus
@@ -53,6 +59,11 @@ class PaymentRecord(BaseModel):
     """The customer's history features at decision time (counts, means, time since last
     payment, first counterparty): kept for the review desk, only for payments that may
     reach a person (not for allowed ones, which are most of them)."""
+
+    @property
+    def key(self) -> str:
+        """Where the store keeps this payment (``tenancy.scoped``)."""
+        return scoped(self.tenant, self.status.payment_id)
 
 
 class DialogueRecord(BaseModel):
@@ -80,7 +91,12 @@ class DialogueRecord(BaseModel):
     next_rung_at: datetime | None = None
     message_ids: list[str] = []
     answer: str | None = None
+    """The customer's last clear answer: ``yes``, ``no`` or ``human`` (asked for a person)."""
+    answered_via: str | None = None
+    """The channel the last answer came from (the rung asking may be another)."""
     answered_at: datetime | None = None
+    reference: str = ""
+    """Four digits naming this dialogue in an SMS when one phone has several open."""
 
     @property
     def is_open(self) -> bool:
@@ -151,6 +167,16 @@ class ReviewRecord(BaseModel):
     version: int = 1
 
 
+class CustomerSession(BaseModel):
+    """A short-lived credential of one customer of one tenant (the app's, like the ephemeral
+    keys payment APIs hand to mobile apps). Stored under a digest of its token, never the
+    token itself: a copy of the store answers no prompt."""
+
+    customer_id: str
+    """The core's (scoped) id: ``tenancy.tenant_of`` gives the tenant."""
+    expires_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class Quota:
     """``amount`` more of something capped at ``limit`` per sliding ``window_s`` under ``key``
@@ -183,7 +209,8 @@ class Change:
     same transaction, so that a state change stored is a state change published.
     """
 
-    payment: tuple[str, PaymentRecord] | None = None
+    payment: PaymentRecord | None = None
+    """Written under its own ``key``."""
     dialogue: DialogueRecord | None = None
     events: list[AnyEvent] = field(default_factory=list)
     challenge: tuple[str, float] | None = None

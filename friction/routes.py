@@ -1,4 +1,4 @@
-"""The route table: one list drives both the router and the OpenAPI document."""
+"""The route table: one list drives the router, who may call what, and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -9,8 +9,19 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from friction.api import app_page, review_views, schemas, twilio_views, views
+from friction.api.auth import Access
 from friction.records import ReviewRecord
 from friction.review import schemas as review
+
+_ACCESS: dict[str, Access] = {
+    "gateway": "api_key",
+    "analyst": "api_key",
+    "customer": "session",
+    "twilio": "open",  # the view checks Twilio's signature
+    "ops": "open",
+    "dev": "open",  # registered only with FRICTION_DEV_ENDPOINTS, never with API keys
+    "page": "open",  # static files; the page itself holds no data, its API calls need a session
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +35,12 @@ class Route:
     tag: str = "gateway"
     query: type[BaseModel] | None = None
     """Model of the query parameters (listed in the OpenAPI document)."""
+    access: Access | None = None
+    """The credential the route takes; by default the one of its tag."""
+
+    @property
+    def auth(self) -> Access:
+        return self.access or _ACCESS[self.tag]
 
 
 ROUTES: tuple[Route, ...] = (
@@ -34,17 +51,22 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/payments/{payment_id}/labels", views.add_label,
           "Report late truth: chargeback, fraud report, analyst verdict",
           schemas.LabelIn, schemas.PaymentStatus),
+    Route("POST", "/v1/customers/{customer_id}/sessions", views.open_session,
+          "Open a short-lived session for one customer's app (the tenant's backend calls this)",
+          schemas.SessionIn, schemas.SessionOut, "gateway"),
     Route("GET", "/v1/customers/{customer_id}/prompts", views.prompts,
-          "Open questions for the customer's app", None, None, "customer"),
+          "Open questions for the customer's app (JSON, or a live text/event-stream)",
+          None, None, "customer"),
     Route("POST", "/v1/dialogues/{dialogue_id}/answer", views.answer,
           "Answer a question in the app", schemas.AnswerIn, schemas.PaymentStatus, "customer"),
     Route("PUT", "/v1/customers/{customer_id}/preferences", views.preferences,
-          "Set a customer's channel order and language", schemas.PreferencesIn, None, "gateway"),
-    Route("GET", "/app", app_page.redirect, "In-app page (redirects to /app/)", tag="customer"),
+          "Set a customer's channel order and language (the customer's app or the tenant)",
+          schemas.PreferencesIn, None, "customer", access="either"),
+    Route("GET", "/app", app_page.redirect, "In-app page (redirects to /app/)", tag="page"),
     Route("GET", "/app/", app_page.page,
-          "In-app reference page: ?customer=<id> shows and answers prompts", tag="customer"),
+          "In-app reference page: /app/?customer=<id>#session=<token>", tag="page"),
     Route("GET", "/app/{asset}", app_page.asset, "Script and style of the in-app page",
-          tag="customer"),
+          tag="page"),
     Route("DELETE", "/v1/customers/{customer_id}", views.erase_customer,
           "Erase a customer's personal data; decisions and labels stay under a pseudonym",
           None, schemas.ErasureOut, "gateway"),
@@ -72,7 +94,12 @@ ROUTES: tuple[Route, ...] = (
 )  # fmt: skip
 
 
-def add_routes(app: web.Application) -> None:
-    """Register every route of the table on ``app``."""
-    for route in ROUTES:
+def served(dev_endpoints: bool) -> tuple[Route, ...]:
+    """The routes a process serves: ``/v1/dev/*`` only when asked for (never in production)."""
+    return tuple(r for r in ROUTES if dev_endpoints or r.tag != "dev")
+
+
+def add_routes(app: web.Application, routes: tuple[Route, ...]) -> None:
+    """Register ``routes`` on ``app``."""
+    for route in routes:
         app.router.add_route(route.method, route.path, route.handler)

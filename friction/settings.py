@@ -7,14 +7,28 @@ Nothing else in the package reads ``os.environ``: tests and tools build a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Verdict = Literal["released", "blocked", "review"]
 ChannelName = Literal["in_app", "sms", "console"]
+DEFAULT_SECRET = "change-me-in-production"
+"""The published development value of every secret: refused once API keys are set."""
+MIN_SECRET_CHARS = 16
+TENANT_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+class CallbackTarget(BaseModel):
+    """Where one tenant's verdict webhooks go, and the key that signs them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -35,7 +49,14 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     """URL under which gateways, customers and Twilio reach this service (webhook signatures)."""
     api_keys: dict[str, SecretStr] = {}
-    """Gateway API keys as JSON, tenant → key; empty: one open ``default`` tenant (dev only)."""
+    """Gateway API keys as JSON, tenant → key (tenant names: a-z 0-9 _ -); empty: one open
+    ``default`` tenant (development only: customer routes then need no session either)."""
+    session_ttl_seconds: float = Field(900.0, gt=0, le=86_400)
+    """Longest life of a customer session (``POST /v1/customers/{id}/sessions``); a tenant may
+    ask for a shorter one."""
+    dev_endpoints: bool = False
+    """Serve ``/v1/dev/*`` (a simulated SMS reply for the console channel); refused at start-up
+    together with API keys."""
     tenant_rate_per_second: float = Field(0.0, ge=0)
     """Requests per second each tenant may make on average (0 = no limit). Counted in each
     process, off the store: a shared counter would add a round trip to every request."""
@@ -126,7 +147,7 @@ class Settings(BaseSettings):
     """Verdict when a dialogue expires unanswered."""
     default_channels: Annotated[list[ChannelName], NoDecode] = ["console"]
     """Ordered channel ladder for customers without preferences (comma-separated)."""
-    token_secret: SecretStr = SecretStr("change-me-in-production")
+    token_secret: SecretStr = SecretStr(DEFAULT_SECRET)
     """Key that signs in-app answer tokens (HMAC-SHA256)."""
     expiry_check_seconds: float = Field(1.0, gt=0)
     """How often open dialogues are checked for expiry and escalation."""
@@ -135,9 +156,13 @@ class Settings(BaseSettings):
     confirm_retry_seconds: float = Field(1800.0, ge=0)
     """After a confirmation, the same payment retried within this window passes unasked."""
     gateway_callback_url: str = ""
-    """Where verdicts of challenged payments are POSTed (signed); empty: no webhooks."""
-    gateway_callback_secret: SecretStr = SecretStr("change-me-in-production")
-    """Key of the HMAC-SHA256 signature on verdict webhooks."""
+    """Where verdicts of the ``default`` tenant's challenged payments are POSTed (signed); empty:
+    no webhooks. Tenants with API keys use ``gateway_callbacks``."""
+    gateway_callback_secret: SecretStr = SecretStr(DEFAULT_SECRET)
+    """Key of the HMAC-SHA256 signature on the ``default`` tenant's verdict webhooks."""
+    gateway_callbacks: dict[str, CallbackTarget] = {}
+    """Verdict webhooks per tenant as JSON: {"acme": {"url": "https://…", "secret": "…"}}; each
+    delivery names its tenant and payment, signed with that tenant's secret."""
 
     # --- Twilio (SMS channel) --------------------------------------------------
     twilio_account_sid: str = ""
@@ -166,6 +191,41 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _production_safe(self) -> Settings:
+        """With API keys, nothing of the open development mode may stay on (one line each)."""
+        for tenant in [*self.api_keys, *self.gateway_callbacks]:
+            if not re.fullmatch(TENANT_NAME, tenant):
+                raise ValueError(f"tenant name {tenant!r}: use 1-32 of a-z 0-9 _ - (no '/')")
+        unknown = set(self.gateway_callbacks) - {*self.api_keys, "default"}
+        if unknown:
+            raise ValueError(
+                f"FRICTION_GATEWAY_CALLBACKS names tenants without an API key: {sorted(unknown)}"
+            )
+        if not self.api_keys:
+            return self
+        if self.dev_endpoints:
+            raise ValueError("FRICTION_DEV_ENDPOINTS must be off when FRICTION_API_KEYS is set")
+        if "console" in self.default_channels:
+            raise ValueError(
+                "FRICTION_DEFAULT_CHANNELS includes console (development only) while "
+                "FRICTION_API_KEYS is set; use in_app and/or sms"
+            )
+        secrets = {"FRICTION_TOKEN_SECRET": self.token_secret,
+                   "FRICTION_PSEUDONYM_SECRET": self.pseudonym_secret}  # fmt: skip
+        if self.gateway_callback_url:
+            secrets["FRICTION_GATEWAY_CALLBACK_SECRET"] = self.gateway_callback_secret
+        for tenant, target in self.gateway_callbacks.items():
+            secrets[f"FRICTION_GATEWAY_CALLBACKS ({tenant})"] = target.secret
+        for name, secret in secrets.items():
+            value = secret.get_secret_value()
+            if value == DEFAULT_SECRET or len(value) < MIN_SECRET_CHARS:
+                raise ValueError(
+                    f"{name} is the development default or shorter than {MIN_SECRET_CHARS} "
+                    "characters: set a secret of your own when FRICTION_API_KEYS is set"
+                )
+        return self
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:
@@ -221,7 +281,7 @@ class Settings(BaseSettings):
     webhook_allow_loopback: bool = False
     """Allow verdict webhooks to 127.0.0.0/8 and ::1 (tests, development); private, link-local
     and metadata addresses are refused regardless (SSRF)."""
-    pseudonym_secret: SecretStr = SecretStr("change-me-in-production")
+    pseudonym_secret: SecretStr = SecretStr(DEFAULT_SECRET)
     """Key of the HMAC that turns an erased customer's id into a pseudonym (labels keep it)."""
     retention_sweep_seconds: float = Field(3600.0, gt=0)
     """How often the embedded store deletes records past their retention (Redis uses TTLs)."""

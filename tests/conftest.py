@@ -30,6 +30,18 @@ CANONICAL: dict[str, Any] = {
 }
 
 
+PRODUCTION_SECRETS: dict[str, str] = {
+    "token_secret": "test-token-secret-0123456789",
+    "pseudonym_secret": "test-pseudonym-secret-0123456789",
+}
+"""Secrets of a test's own (with API keys set, the development defaults are refused)."""
+
+
+def secret_env() -> dict[str, str]:
+    """``PRODUCTION_SECRETS`` as the environment of a ``friction serve`` child."""
+    return {f"FRICTION_{name.upper()}": value for name, value in PRODUCTION_SECRETS.items()}
+
+
 @pytest.fixture(scope="session")
 def sim_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small seeded simulated stream (a few days, a few hundred customers)."""
@@ -100,6 +112,8 @@ async def start_app() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
 async def client(
     make_settings: Callable[..., Settings],
 ) -> AsyncIterator[Client]:
-    """A running service on default test settings."""
-    async with TestClient(TestServer(build_app(make_settings()), host="127.0.0.1")) as c:
+    """A running service on default test settings (the open development mode, ``/v1/dev/*``
+    included)."""
+    settings = make_settings(dev_endpoints=True)
+    async with TestClient(TestServer(build_app(settings), host="127.0.0.1")) as c:
         yield c

@@ -108,7 +108,7 @@ async def make_demo_data_async(
         data_dir=directory, models_dir=models, challenge_at=options.challenge_at,
         decline_at=options.decline_at,
         dialogue_ttl_seconds=options.dialogue_ttl_seconds, expiry_check_seconds=0.05,
-        friction_budget=options.friction_budget, http_port=0,
+        friction_budget=options.friction_budget, http_port=0, dev_endpoints=True,
     )  # fmt: skip
     sink = io.StringIO() if quiet else None  # the console channel prints every prompt
     with contextlib.redirect_stdout(sink) if sink else contextlib.nullcontext():

@@ -10,26 +10,39 @@ from pydantic.json_schema import models_json_schema
 
 from friction import __version__
 from friction.api.schemas import ErrorBody
-from friction.routes import ROUTES
+from friction.routes import Route
+
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "api_key": [{"apiKey": []}],
+    "session": [{"customerSession": []}],
+    "either": [{"apiKey": []}, {"customerSession": []}],
+}
+_SCHEMES = {
+    "apiKey": {"type": "http", "scheme": "bearer",
+               "description": "A tenant's gateway API key (FRICTION_API_KEYS)."},
+    "customerSession": {"type": "http", "scheme": "bearer",
+                        "description": "A customer session token from "
+                                       "POST /v1/customers/{customer_id}/sessions."},
+}  # fmt: skip
 
 
-def build_openapi() -> dict[str, Any]:
-    """Paths, request bodies, responses and component schemas of the API."""
+def build_openapi(routes: tuple[Route, ...]) -> dict[str, Any]:
+    """Paths, request bodies, responses, credentials and component schemas of ``routes``."""
     models: set[type[BaseModel]] = {ErrorBody}
-    for route in ROUTES:
+    for route in routes:
         models.update(m for m in (route.body, route.response) if m is not None)
     _, defs = models_json_schema(
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
         ref_template="#/components/schemas/{model}",
     )
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
         "info": {"title": "friction", "version": __version__},
         "paths": paths,
-        "components": {"schemas": defs.get("$defs", {})},
+        "components": {"schemas": defs.get("$defs", {}), "securitySchemes": _SCHEMES},
     }
 
 
@@ -37,7 +50,7 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _operation(route: Any) -> dict[str, Any]:
+def _operation(route: Route) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": _ref(ErrorBody)}}}
     ok: dict[str, Any] = {"description": "OK"}
     if route.response is not None:
@@ -58,11 +71,16 @@ def _operation(route: Any) -> dict[str, Any]:
     if params:
         operation["parameters"] = params
     if route.body is not None:
+        required = any(f.is_required() for f in route.body.model_fields.values())
         operation["requestBody"] = {
-            "required": True,
+            "required": required,
             "content": {"application/json": {"schema": _ref(route.body)}},
         }
         operation["responses"]["409"] = {"description": "Conflict", **error}
+    if route.auth in _SECURITY:
+        operation["security"] = _SECURITY[route.auth]
+        operation["responses"]["401"] = {"description": "No or unknown credential", **error}
+        operation["responses"]["403"] = {"description": "Not yours", **error}
     return operation
 
 

@@ -188,3 +188,18 @@ class ErasureOut(BaseModel):
     reviews: int
     deleted: int
     erased_at: datetime
+
+
+class SessionIn(Strict):
+    """What the tenant's backend may ask of a new customer session (all optional)."""
+
+    ttl_seconds: float | None = Field(None, gt=0, description="Shorter than the default life.")
+
+
+class SessionOut(BaseModel):
+    """A customer session: hand ``token`` to that customer's app, nobody else."""
+
+    token: str
+    """``Authorization: Bearer <token>`` on the customer routes until ``expires_at``."""
+    customer_id: str
+    expires_at: datetime

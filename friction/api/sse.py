@@ -8,18 +8,23 @@ a restart must not wait for phones to hang up.
 
 A prompt opened on another replica wakes no listener here, so each stream also
 re-reads the customer's prompts every ``prompt_refresh_seconds`` and sends them
-when they differ from what it last sent.
+when they differ from what it last sent. A stream opened with a customer session
+lives no longer than the session: it is checked at each refresh, and once it has
+expired (or was erased) the stream sends ``event: expired`` and ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 
 from aiohttp import web
 
+from friction.api.auth import SESSION_TOKEN
 from friction.dialogue.engine import DialogueEngine
-from friction.keys import SETTINGS
+from friction.keys import SETTINGS, STORE
+from friction.sessions import find_session
 
 
 class Streams:
@@ -63,12 +68,16 @@ async def stream_prompts(
     await response.prepare(request)
     streams = request.app[STREAMS]
     refresh = request.app[SETTINGS].prompt_refresh_seconds
+    token = request.get(SESSION_TOKEN)
     changed = engine.hub.listen_customer(customer_id)
     streams.open.add(changed)
     sent = None
     try:
         while not streams.closing:
             changed.clear()
+            if token and not await find_session(request.app[STORE], token, datetime.now(UTC)):
+                await response.write(b"event: expired\ndata: {}\n\n")
+                break
             found = await engine.prompts_for(customer_id)
             data = "[" + ",".join(p.model_dump_json() for p in found) + "]"
             if data != sent:

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import BaseModel
 
 from friction import privacy
-from friction.api.auth import tenant_of_request
+from friction.api.auth import customer_of_request, session_of_request, tenant_of_request
 from friction.api.bodies import parse_body, read_body, validate
-from friction.api.schemas import AnswerIn, ErasureOut, LabelIn, Payment, PreferencesIn, ReplyIn
+from friction.api.schemas import (
+    AnswerIn,
+    ErasureOut,
+    LabelIn,
+    Payment,
+    PreferencesIn,
+    ReplyIn,
+    SessionIn,
+    SessionOut,
+)
 from friction.api.sse import stream_prompts
 from friction.dialogue.channels.console import mask_phone
-from friction.errors import InvalidInput, NotFound
+from friction.errors import InvalidInput
 from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, SCORER, SETTINGS, STORE
-from friction.tenancy import payment_key
+from friction.sessions import open_session as new_session
+from friction.tenancy import scoped
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 
@@ -47,7 +58,7 @@ async def payment_status(request: web.Request) -> web.Response:
         raise InvalidInput("wait must be a number of seconds", fields=["wait"]) from None
     if not 0 <= wait <= MAX_WAIT_SECONDS:
         raise InvalidInput(f"wait must be between 0 and {MAX_WAIT_SECONDS:.0f}", fields=["wait"])
-    key = payment_key(tenant_of_request(request), request.match_info["payment_id"])
+    key = scoped(tenant_of_request(request), request.match_info["payment_id"])
     status = await request.app[ENGINE].status(key, wait)
     return _json(status)
 
@@ -55,18 +66,29 @@ async def payment_status(request: web.Request) -> web.Response:
 async def add_label(request: web.Request) -> web.Response:
     """POST /v1/payments/{id}/labels — a chargeback, fraud report or analyst verdict."""
     body = await parse_body(request, LabelIn)
-    key = payment_key(tenant_of_request(request), request.match_info["payment_id"])
+    key = scoped(tenant_of_request(request), request.match_info["payment_id"])
     status = await request.app[ENGINE].record_label(key, body.label, body.source)
     return _json(status, status=202)
+
+
+async def open_session(request: web.Request) -> web.Response:
+    """POST /v1/customers/{id}/sessions — a short-lived credential for that customer's app."""
+    body = await parse_body(request, SessionIn) if request.body_exists else SessionIn()
+    customer_id = validate_identifier(request.match_info["customer_id"], "customer_id")
+    longest = request.app[SETTINGS].session_ttl_seconds
+    ttl = min(body.ttl_seconds or longest, longest)
+    key = scoped(tenant_of_request(request), customer_id)
+    token, session = await new_session(request.app[STORE], key, ttl, datetime.now(UTC))
+    return _json(SessionOut(token=token, customer_id=customer_id, expires_at=session.expires_at))
 
 
 async def prompts(request: web.Request) -> web.StreamResponse:
     """GET /v1/customers/{id}/prompts — open questions; a live stream for text/event-stream."""
     engine = request.app[ENGINE]
-    customer_id = request.match_info["customer_id"]
+    customer = customer_of_request(request, request.match_info["customer_id"])
     if "text/event-stream" in request.headers.get("Accept", ""):
-        return await stream_prompts(request, engine, customer_id)
-    found = await engine.prompts_for(customer_id)
+        return await stream_prompts(request, engine, customer)
+    found = await engine.prompts_for(customer)
     text = "[" + ",".join(p.model_dump_json() for p in found) + "]"
     return web.Response(text=text, content_type="application/json")
 
@@ -74,23 +96,26 @@ async def prompts(request: web.Request) -> web.StreamResponse:
 async def preferences(request: web.Request) -> web.Response:
     """PUT /v1/customers/{id}/preferences — channel order and language."""
     body = await parse_body(request, PreferencesIn)
-    stored = await request.app[ENGINE].set_preferences(request.match_info["customer_id"], body)
+    customer = customer_of_request(request, request.match_info["customer_id"])
+    stored = await request.app[ENGINE].set_preferences(customer, body)
     return _json(stored)
 
 
 async def answer(request: web.Request) -> web.Response:
     """POST /v1/dialogues/{id}/answer — the customer's in-app answer."""
     body = await parse_body(request, AnswerIn)
+    session = session_of_request(request)
     status = await request.app[ENGINE].answer(
-        request.match_info["dialogue_id"], body.token, body.answer
+        request.match_info["dialogue_id"],
+        body.token,
+        body.answer,
+        None if session is None else session.customer_id,
     )
     return _json(status)
 
 
 async def console_reply(request: web.Request) -> web.Response:
-    """POST /v1/dev/sms — simulate an SMS reply on the console channel."""
-    if "console" not in request.app[SETTINGS].default_channels:
-        raise NotFound("the console channel is not enabled (FRICTION_DEFAULT_CHANNELS)")
+    """POST /v1/dev/sms — simulate an SMS reply on the console channel (development only)."""
     body = await parse_body(request, ReplyIn)
     reply = await request.app[ENGINE].reply(body.phone, body.body)
     if reply:
@@ -101,9 +126,10 @@ async def console_reply(request: web.Request) -> web.Response:
 async def erase_customer(request: web.Request) -> web.Response:
     """DELETE /v1/customers/{id} — erase the customer's personal data (GDPR Art. 17)."""
     customer_id = validate_identifier(request.match_info["customer_id"], "customer_id")
+    key = scoped(tenant_of_request(request), customer_id)
     app = request.app
     event = await privacy.erase_customer(
-        app[SETTINGS], app[STORE], app[ENGINE], customer_id, app[RELAY].wake
+        app[SETTINGS], app[STORE], app[ENGINE], key, app[RELAY].wake
     )
     body = ErasureOut(
         customer=event.customer_id,

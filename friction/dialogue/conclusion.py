@@ -68,8 +68,8 @@ def conclude(
     ended = dialogue.model_copy(update={"state": _STATE[ending], "answered_at": now})
     label = label_of(ending, dialogue.answer)
     if label is not None:
-        change = label_change(payment.status.payment_id, record, label[0], label[1], now)
+        change = label_change(record, label[0], label[1], now)
     else:
-        change = Change(payment=(payment.status.payment_id, record))
+        change = Change(payment=record)
     change.dialogue = ended
     return change, status

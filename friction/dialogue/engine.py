@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import uuid
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ from friction.dialogue.replies import Intent, parse_reply
 from friction.dialogue.templates import render
 from friction.dialogue.wiring import EngineWiring
 from friction.dialogue.wording import as_str, dialogue_text
-from friction.errors import ChannelError, Conflict, Gone, NotFound, StoreUnavailable
+from friction.errors import ChannelError, Conflict, Forbidden, Gone, NotFound, StoreUnavailable
 from friction.events.schemas import DialogueEvent, LabelSource, LabelValue
 from friction.labels import label_change
 from friction.ports import Channel, OutboundMessage, Store
@@ -43,6 +44,7 @@ from friction.records import (
 )
 from friction.review.intake import on_ending
 from friction.settings import Settings
+from friction.tenancy import local_id
 
 log = logging.getLogger(__name__)
 OPT_OUT = "sms_opt_out"
@@ -50,6 +52,7 @@ SENT_RECORD_ATTEMPTS = 8
 CONFIRMED = "confirmed_fingerprint"
 TRUSTED = "trusted_counterparty"
 YEAR_S = 400 * 86_400.0
+_OUTCOME_OF_ANSWER = {"yes": "confirmed", "no": "denied", "human": "asked_human"}
 POLL_SECONDS = 1.0
 """Longest a long-poll goes without re-reading the store (another replica may decide)."""
 
@@ -71,6 +74,7 @@ class DialogueEngine:
         self._flows = flows
         self._wiring = wiring
         self._secret = settings.token_secret.get_secret_value().encode()
+        self._pseudonyms = settings.pseudonym_secret.get_secret_value().encode()
         self._lock = asyncio.Lock()
 
     @property
@@ -82,6 +86,12 @@ class DialogueEngine:
     def hub(self) -> Hub:
         return self._wiring.hub
 
+    def _phone_ref(self, phone: str) -> str:
+        """What an opt-out is kept under: a keyed hash of the number. "STOP" must outlive an
+        erasure of the customer (and hold for every tenant texting from our number), so it is
+        kept, but it names nobody."""
+        return hmac.new(self._pseudonyms, phone.encode(), hashlib.sha256).hexdigest()[:32]
+
     # --- opening -------------------------------------------------------------
     async def context(self, payment: Payment, counterparty: str) -> PaymentContext:
         """What the dialogue side knows that the policy needs: reachability, confirmations."""
@@ -89,7 +99,7 @@ class DialogueEngine:
         fingerprint = fingerprint_of(payment)
         marks = [(CONFIRMED, fingerprint), (TRUSTED, f"{customer}:{counterparty}")]
         if phone:
-            marks.append((OPT_OUT, str(phone)))
+            marks.append((OPT_OUT, self._phone_ref(phone)))
         preferences, live = await self._store.preferences_and_marks(
             customer, marks, _now().timestamp()
         )
@@ -151,9 +161,13 @@ class DialogueEngine:
             }
         )
 
-    def event(self, dialogue: DialogueRecord, state: str, at: datetime) -> DialogueEvent:
-        """The event announcing that ``dialogue`` entered ``state`` (counted in the funnel)."""
-        self._wiring.metrics.dialogues.labels(state, dialogue.channel, dialogue.locale[:2]).inc()
+    def event(
+        self, dialogue: DialogueRecord, state: str, at: datetime, via: str | None = None
+    ) -> DialogueEvent:
+        """The event announcing that ``dialogue`` entered ``state`` (counted in the funnel
+        under ``via``, the channel an answer came from, else the rung that asks now)."""
+        channel = via or dialogue.channel
+        self._wiring.metrics.dialogues.labels(state, channel, dialogue.locale[:2]).inc()
         return DialogueEvent(
             event_id=f"dialogue:{dialogue.id}:{state}:{dialogue.rung}:{dialogue.flow.turns}",
             at=at,
@@ -161,7 +175,7 @@ class DialogueEngine:
             payment_id=dialogue.payment_id,
             dialogue_id=dialogue.id,
             state=state,
-            channel=dialogue.channel,
+            channel=channel,
             locale=dialogue.locale,
             answer=dialogue.answer,
         )
@@ -254,7 +268,7 @@ class DialogueEngine:
         rtl = dialogue.locale[:2] in {"ar", "he", "fa", "ur"}
         return Prompt(
             dialogue_id=dialogue.id,
-            payment_id=dialogue.payment_id,
+            payment_id=local_id(dialogue.payment_id),
             text=dialogue.text,
             locale=dialogue.locale,
             direction="rtl" if rtl else "ltr",
@@ -268,23 +282,24 @@ class DialogueEngine:
         )
 
     async def prompts_for(self, customer_id: str) -> list[Prompt]:
-        """Open prompts of one customer, newest first."""
+        """Open prompts of one customer (scoped id), newest first."""
         now = _now()
-        mine = [
-            d
-            for d in await self._store.open_dialogues()
-            if d.customer_id == customer_id and d.expires_at > now
-        ]
+        mine = [d for d in await self._store.open_dialogues_of(customer_id) if d.expires_at > now]
         return [self.prompt(d) for d in sorted(mine, key=lambda d: d.created_at, reverse=True)]
 
-    async def answer(self, dialogue_id: str, token: str, answer: str) -> PaymentStatus:
-        """An in-app answer: token-checked, counted once."""
+    async def answer(
+        self, dialogue_id: str, token: str, answer: str, session_customer: str | None
+    ) -> PaymentStatus:
+        """An in-app answer: only by the dialogue's own customer's session (when one is
+        required) and with the prompt's token; counted once."""
         dialogue = await self._store.get_dialogue(dialogue_id)
         if dialogue is None:
             raise NotFound(f"no dialogue {dialogue_id}")
+        if session_customer is not None and session_customer != dialogue.customer_id:
+            raise Forbidden("this session may not answer this question")
         now = _now()
         tokens.check(self._secret, token, dialogue.id, dialogue.customer_id, now.timestamp())
-        await self._turn(dialogue_id, Intent(answer), now, strict=True)
+        await self._turn(dialogue_id, Intent(answer), now, via="in_app")
         return await self.status(dialogue.payment_id)
 
     async def reply(self, phone: str, body: str, message_id: str | None = None) -> str:
@@ -293,7 +308,7 @@ class DialogueEngine:
         seen = _digest(message_id) if message_id else None
         if seen and await self._store.get_mark("inbound", seen, now.timestamp()):
             return ""  # a replayed webhook: already handled
-        opted_out = await self._store.get_mark(OPT_OUT, phone, now.timestamp())
+        opted_out = await self._store.get_mark(OPT_OUT, self._phone_ref(phone), now.timestamp())
         intent = parse_reply(body, opted_out=opted_out)
         marks = [Mark("inbound", seen, now.timestamp() + 2 * 86_400)] if seen else []
         if intent in {Intent.STOP, Intent.START}:
@@ -306,7 +321,7 @@ class DialogueEngine:
             if marks:
                 await self._commit(Change(marks=marks))
             return render("help", None).text if intent is Intent.HELP else ""
-        return await self._turn(dialogue.id, intent, now, marks=marks)
+        return await self._turn(dialogue.id, intent, now, via=dialogue.channel, marks=marks)
 
     @staticmethod
     def _open_for_phone(
@@ -322,7 +337,7 @@ class DialogueEngine:
     async def _opt(self, phone: str, intent: Intent, now: datetime, marks: list[Mark]) -> str:
         """STOP: no more SMS, open SMS dialogues climb the ladder (never approve). START: back."""
         until = now.timestamp() + (YEAR_S if intent is Intent.STOP else 0.0)
-        await self._commit(Change(marks=[*marks, Mark(OPT_OUT, phone, until)]))
+        await self._commit(Change(marks=[*marks, Mark(OPT_OUT, self._phone_ref(phone), until)]))
         if intent is Intent.START:
             return render("opted_in", None).text
         for dialogue in await self._store.open_dialogues():
@@ -341,10 +356,11 @@ class DialogueEngine:
         intent: Intent,
         now: datetime,
         *,
-        strict: bool = False,
+        via: str,
         marks: list[Mark] | None = None,
     ) -> str:
-        """Advance the flow with one reply; persist; answer with the next prompt or closing."""
+        """Advance the flow with one reply that came ``via`` a channel; persist; answer with
+        the next prompt or the closing line."""
         async with self._lock:
             dialogue = await self._store.get_dialogue(dialogue_id)
             if dialogue is None:
@@ -355,8 +371,11 @@ class DialogueEngine:
                 raise Gone(f"dialogue {dialogue_id} expired; the answer came too late")
             flow = self._flows[dialogue.flow.flow]
             step = advance(flow, dialogue.flow, intent)
-            answer = str(intent) if intent in {Intent.YES, Intent.NO} else dialogue.answer
-            moved = dialogue.model_copy(update={"flow": step.state, "answer": answer})
+            answered = intent in {Intent.YES, Intent.NO, Intent.HUMAN}
+            answer = str(intent) if answered else dialogue.answer
+            moved = dialogue.model_copy(
+                update={"flow": step.state, "answer": answer, "answered_via": via}
+            )
             text = dialogue_text(moved, step.prompt)
             if step.outcome is not None and step.outcome != "expired":
                 ending: Ending = "opted_out" if step.outcome == "opted_out" else step.outcome
@@ -365,11 +384,8 @@ class DialogueEngine:
                 return text
             waiting = self._asking(moved, step.prompt, now, step.expires_after)
             state = "reasked" if intent is Intent.UNCLEAR else "answered_step"
-            await self._commit(
-                Change(
-                    dialogue=waiting, events=[self.event(waiting, state, now)], marks=marks or []
-                )
-            )
+            event = self.event(waiting, state, now, via)
+            await self._commit(Change(dialogue=waiting, events=[event], marks=marks or []))
             self._wiring.hub.customer_changed(dialogue.customer_id)
             return text
 
@@ -397,14 +413,15 @@ class DialogueEngine:
             )
         ended = change.dialogue
         assert ended is not None  # conclude always ends the dialogue
-        ending_event = self.event(ended, ended.state, now)
+        via = ended.answered_via if ended.state == "answered" else None
+        ending_event = self.event(ended, ended.state, now, via)
         change.events.insert(0, ending_event.model_copy(update={"verdict": status.verdict}))
-        if ended.state == "answered":
+        if via is not None:
             waited = (now - dialogue.created_at).total_seconds()
             language = dialogue.locale[:2]
-            self._wiring.metrics.time_to_answer.labels(dialogue.channel, language).observe(waited)
-            outcome = {"yes": "confirmed", "no": "denied"}.get(ended.answer or "", "unclear")
-            self._wiring.metrics.dialogues.labels(outcome, dialogue.channel, language).inc()
+            self._wiring.metrics.time_to_answer.labels(via, language).observe(waited)
+            outcome = _OUTCOME_OF_ANSWER.get(ended.answer or "", "unclear")
+            self._wiring.metrics.dialogues.labels(outcome, via, language).inc()
         await self._commit(change)
         self._wiring.announce(payment, status)
 
@@ -475,7 +492,7 @@ class DialogueEngine:
             payment = await self._store.get_payment(payment_id)
             if payment is None:
                 raise NotFound(f"no payment {payment_id}; score it first")
-            await self._commit(label_change(payment_id, payment, label, source, _now()))
+            await self._commit(label_change(payment, label, source, _now()))
             return payment.status
 
     async def _commit(self, change: Change) -> None:

@@ -41,7 +41,7 @@ class EngineWiring:
 
     def announce(self, payment: PaymentRecord, status: PaymentStatus) -> None:
         """A verdict was stored: wake waiters and tell the gateway."""
-        self.hub.payment_changed(status.payment_id)
+        self.hub.payment_changed(payment.key)
         self.hub.customer_changed(payment.customer_id)
         if self.webhooks is not None:
-            self.webhooks.enqueue(status)
+            self.webhooks.enqueue(payment.tenant, status)

@@ -1,6 +1,8 @@
 """Gateway verdict webhooks: tell the gateway when a challenged payment is decided.
 
-Each delivery is a JSON ``PaymentStatus`` with headers ``Friction-Event-Id``
+Each tenant has its own callback URL and secret. A delivery is a JSON
+``VerdictNotice`` (the tenant, then the ``PaymentStatus`` with the tenant's own
+payment id), with headers ``Friction-Event-Id``
 (stable per verdict: gateways de-duplicate on it) and ``Friction-Signature:
 t=<unix>,v1=<hex>`` where ``hex = HMAC-SHA256(secret, "<t>.<body>")``; the
 timestamp lets the gateway refuse old replays. Failed deliveries are retried
@@ -23,11 +25,13 @@ import ipaddress
 import logging
 import socket
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from friction.api.schemas import PaymentStatus
+from friction.tenancy import scoped
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Friction-Signature"
@@ -87,43 +91,56 @@ def _addresses(host: str, port: int | None) -> list[IpAddress]:
     ]
 
 
-class VerdictWebhooks:
-    """Queue and deliver verdicts to one callback URL, with retries."""
+class VerdictNotice(PaymentStatus):
+    """What a tenant's gateway is told: whose payment (its own id) and where it ended."""
 
-    def __init__(self, url: str, secret: bytes, attempts: int = 8, first_backoff: float = 0.5):
-        self._url = url
-        self._secret = secret
+    tenant: str
+
+
+class VerdictWebhooks:
+    """Queue and deliver verdicts to each tenant's callback URL, with retries."""
+
+    def __init__(
+        self,
+        targets: Mapping[str, tuple[str, bytes]],
+        attempts: int = 8,
+        first_backoff: float = 0.5,
+    ) -> None:
+        self._targets = dict(targets)  # tenant -> (url, secret)
         self._attempts = attempts
         self._first_backoff = first_backoff
-        self._queue: asyncio.Queue[PaymentStatus] = asyncio.Queue()
+        self._queue: asyncio.Queue[VerdictNotice] = asyncio.Queue()
         self.delivered = 0
 
-    def enqueue(self, status: PaymentStatus) -> None:
-        self._queue.put_nowait(status)
+    def enqueue(self, tenant: str, status: PaymentStatus) -> None:
+        """Queue ``status`` for ``tenant``'s gateway (nothing, if it has no callback URL)."""
+        if tenant in self._targets:
+            self._queue.put_nowait(VerdictNotice(tenant=tenant, **status.model_dump()))
 
     async def run(self) -> None:
         """Deliver queued verdicts forever, each in its own retrying task."""
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
             pending: set[asyncio.Task[None]] = set()
             while True:
-                status = await self._queue.get()
-                task = asyncio.create_task(self._deliver(session, status))
+                notice = await self._queue.get()
+                task = asyncio.create_task(self._deliver(session, notice))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
 
-    async def _deliver(self, session: aiohttp.ClientSession, status: PaymentStatus) -> None:
-        body = status.model_dump_json().encode()
-        event_id = f"verdict:{status.payment_id}:{status.verdict}"
+    async def _deliver(self, session: aiohttp.ClientSession, notice: VerdictNotice) -> None:
+        url, secret = self._targets[notice.tenant]
+        body = notice.model_dump_json().encode()
+        event_id = f"verdict:{scoped(notice.tenant, notice.payment_id)}:{notice.verdict}"
         backoff = self._first_backoff
         for attempt in range(1, self._attempts + 1):
             headers = {
                 "Content-Type": "application/json",
                 EVENT_ID_HEADER: event_id,
-                SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),
+                SIGNATURE_HEADER: sign(secret, int(time.time()), body),
             }
             try:
                 async with session.post(
-                    self._url, data=body, headers=headers, allow_redirects=False
+                    url, data=body, headers=headers, allow_redirects=False
                 ) as response:
                     if response.status < 300:
                         self.delivered += 1

@@ -23,6 +23,7 @@ from friction.records import AuditEntry, Change, Mark, PaymentRecord, ReviewReco
 from friction.review.intake import DECLINED, open_review, review_id
 from friction.review.schemas import AssignIn, ResolveIn, ReviewDetail, ReviewPage, ReviewQuery
 from friction.review.transcript import transcript
+from friction.tenancy import local_id, scoped
 
 
 class ReviewDesk:
@@ -34,23 +35,23 @@ class ReviewDesk:
         self._flows = flows
         self._lock = asyncio.Lock()  # one process: no needless 409s between its own requests
 
-    async def page(self, query: ReviewQuery) -> ReviewPage:
-        """One page of the queue, oldest first."""
+    async def page(self, tenant: str, query: ReviewQuery) -> ReviewPage:
+        """One page of the tenant's queue, oldest first."""
         items, after = await self._store.list_reviews(
-            query.status, query.assignee, query.limit, query.after
+            tenant, query.status, query.assignee, query.limit, query.after
         )
-        return ReviewPage(items=items, next=after)
+        return ReviewPage(items=[as_seen_by_tenant(r) for r in items], next=after)
 
-    async def detail(self, item_id: str) -> ReviewDetail:
+    async def detail(self, tenant: str, item_id: str) -> ReviewDetail:
         """The item with its payment, the dialogue transcript and the history snapshot."""
-        review = await self._review(item_id)
+        review = await self._review(scoped(tenant, item_id))
         payment = await self._payment(review.payment_id)
         dialogue = None
         if payment.status.dialogue is not None:
             record = await self._store.get_dialogue(payment.status.dialogue.id)
             dialogue = None if record is None else transcript(record, self._flows)
         return ReviewDetail(
-            review=review,
+            review=as_seen_by_tenant(review),
             payment=payment.status,
             amount_minor=payment.amount_minor,
             currency=payment.currency,
@@ -61,10 +62,10 @@ class ReviewDesk:
             history=review.history or payment.history,
         )
 
-    async def assign(self, item_id: str, body: AssignIn) -> ReviewRecord:
+    async def assign(self, tenant: str, item_id: str, body: AssignIn) -> ReviewRecord:
         """Take an open item, or hand an assigned one over; a resolved one is 409."""
         async with self._lock:
-            review = await self._open_review(item_id)
+            review = await self._open_review(scoped(tenant, item_id))
             now = _now()
             detail = f"to {body.analyst}" + (f" from {review.assignee}" if review.assignee else "")
             updated = _with_entry(
@@ -74,20 +75,20 @@ class ReviewDesk:
                 assignee=body.analyst,
             )
             await self._commit(Change(review=updated))
-            return updated
+            return as_seen_by_tenant(updated)
 
-    async def resolve(self, item_id: str, body: ResolveIn) -> ReviewRecord:
+    async def resolve(self, tenant: str, item_id: str, body: ResolveIn) -> ReviewRecord:
         """The analyst's verdict on the payment, their label, the webhook; twice is 409."""
         async with self._lock:
-            review = await self._open_review(item_id)
+            review = await self._open_review(scoped(tenant, item_id))
             payment = await self._payment(review.payment_id)
             now = _now()
             status = payment.status.model_copy(update={"verdict": body.verdict, "verdict_at": now})
             record = payment.model_copy(update={"status": status})
             change = (
-                label_change(review.payment_id, record, body.label, "analyst", now)
+                label_change(record, body.label, "analyst", now)
                 if body.label is not None
-                else Change(payment=(review.payment_id, record))
+                else Change(payment=record)
             )
             detail = f"verdict {body.verdict}, label {body.label or 'none'}"
             change.review = _with_entry(
@@ -102,7 +103,7 @@ class ReviewDesk:
             )
             await self._commit(change)
             self._wiring.announce(record, status)
-            return change.review
+            return as_seen_by_tenant(change.review)
 
     async def contest(self, phone: str, now: datetime, marks: list[Mark]) -> str:
         """A customer texted "HUMAN" with no open dialogue: review their latest auto-decline.
@@ -131,14 +132,14 @@ class ReviewDesk:
     async def _review(self, item_id: str) -> ReviewRecord:
         review = await self._store.get_review(item_id)
         if review is None:
-            raise NotFound(f"no review item {item_id}")
+            raise NotFound(f"no review item {local_id(item_id)}")
         return review
 
     async def _open_review(self, item_id: str) -> ReviewRecord:
         review = await self._review(item_id)
         if review.status == "resolved":
             raise Conflict(
-                f"review {item_id} was already resolved by {review.assignee} "
+                f"review {local_id(item_id)} was already resolved by {review.assignee} "
                 f"({review.verdict}); add a label to the payment to correct it"
             )
         return review
@@ -152,6 +153,17 @@ class ReviewDesk:
     async def _commit(self, change: Change) -> None:
         await self._store.commit(change)
         self._wiring.on_commit()
+
+
+def as_seen_by_tenant(review: ReviewRecord) -> ReviewRecord:
+    """The item with the ids its tenant knows (the store keeps them scoped)."""
+    return review.model_copy(
+        update={
+            "id": local_id(review.id),
+            "payment_id": local_id(review.payment_id),
+            "customer_id": local_id(review.customer_id),
+        }
+    )
 
 
 def _with_entry(review: ReviewRecord, entry: AuditEntry, **update: object) -> ReviewRecord:

@@ -25,6 +25,7 @@ from friction.records import (
     ReviewRecord,
 )
 from friction.settings import Settings
+from friction.tenancy import local_id, scoped, tenant_of
 
 DECLINED = "contestable_decline"
 """Mark kind: phone -> ``"<payment_id> <locale>"`` of the latest automatic decline."""
@@ -45,9 +46,12 @@ HISTORY_FEATURES: tuple[str, ...] = (
 _REASON_OF: dict[Ending, ReviewReason] = {"failed": "delivery_failed", "opted_out": "opted_out"}
 
 
-def review_id(payment_id: str) -> str:
-    """One item per payment: a second opening finds the first (idempotent SMS, retries)."""
-    return f"rev_{payment_id}"
+def review_id(payment_key: str) -> str:
+    """One item per payment: a second opening finds the first (idempotent SMS, retries).
+
+    Scoped like the payment's key, so the tenant sees ``rev_<its payment id>``.
+    """
+    return scoped(tenant_of(payment_key), f"rev_{local_id(payment_key)}")
 
 
 def history_of(features: Mapping[str, float | None]) -> dict[str, float | None]:
@@ -86,12 +90,11 @@ def on_decision(
     change: Change, payment: Payment, features: Mapping[str, float | None], settings: Settings
 ) -> None:
     """Scoring hook: keep the history snapshot, open a policy review, mark a decline."""
-    if change.payment is None or change.payment[1].status.decision == "allow":
+    if change.payment is None or change.payment.status.decision == "allow":
         return  # most payments: nothing to keep, nothing to open
-    payment_id, record = change.payment
-    record = record.model_copy(update={"history": history_of(features)})
-    change.payment = (payment_id, record)
-    status = record.status
+    record = change.payment.model_copy(update={"history": history_of(features)})
+    change.payment = record
+    payment_id, status = record.key, record.status
     if status.decision == "review":
         codes = ", ".join(r.code for r in status.reasons) or "policy"
         change.review = open_review(
@@ -111,7 +114,8 @@ def on_ending(
     """Dialogue hook: a ``review`` verdict opens an item; a silent block can be contested."""
     if change.payment is None:
         return
-    key, record = change.payment
+    record = change.payment
+    key = record.key
     if record.status.verdict == "review":
         asked = any(turn.reply is Intent.HUMAN for turn in dialogue.flow.history)
         detail = f"dialogue {dialogue.id} ended {ending}" + (

@@ -88,10 +88,8 @@ class SpillJournal:
                     data = orjson.loads(line)
                     record = PaymentRecord.model_validate(data["record"])
                     event = DecisionEvent.model_validate(data["event"])
-                    if await store.get_payment(event.payment_id) is None:
-                        await store.commit(
-                            Change(payment=(event.payment_id, record), events=[event])
-                        )
+                    if await store.get_payment(record.key) is None:
+                        await store.commit(Change(payment=record, events=[event]))
                     done += 1
             except StoreUnavailable:
                 self._keep(lines[done:])

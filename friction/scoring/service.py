@@ -48,7 +48,7 @@ from friction.scoring.model import Model
 from friction.scoring.policy import Action, PolicyInput, choose
 from friction.scoring.shadow import shadow_score
 from friction.settings import Settings
-from friction.tenancy import DEFAULT_TENANT, payment_key
+from friction.tenancy import DEFAULT_TENANT, scope_payment, scoped
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
@@ -80,8 +80,9 @@ class ModelSlot:
 class Scored:
     """What one payment's decision is made of, before it becomes records and events."""
 
-    key: str
+    tenant: str
     payment: Payment
+    """Its state ids scoped to the tenant (``tenancy.scope_payment``)."""
     facts: PaymentFacts
     body_hash: str
     vector: list[float]
@@ -135,11 +136,14 @@ class Scorer:
         self._degraded.clear()
 
     async def score(self, payment: Payment, body_hash: str, tenant: str = DEFAULT_TENANT) -> str:
-        """The JSON response for a payment; a retry with the same body gets the same bytes."""
-        key = payment_key(tenant, payment.payment_id)
+        """The JSON response for a payment; a retry with the same body gets the same bytes.
+
+        Everything below works on the tenant's world: the payment's state ids are scoped.
+        """
+        key = scoped(tenant, payment.payment_id)
         record = await self._in_process(key)
         if record is None:
-            record = await self._once(key, payment, body_hash)
+            record = await self._once(tenant, scope_payment(tenant, payment), body_hash)
         if record.body_hash != body_hash:
             raise Conflict(
                 f"payment_id {payment.payment_id} was already scored with a different body; "
@@ -157,16 +161,17 @@ class Scorer:
             return await asyncio.shield(in_flight)
         return self._degraded.get(key)
 
-    async def _once(self, key: str, payment: Payment, body_hash: str) -> PaymentRecord:
+    async def _once(self, tenant: str, payment: Payment, body_hash: str) -> PaymentRecord:
         """Decide once even if the same payment arrives many times at once."""
+        key = scoped(tenant, payment.payment_id)
         future: asyncio.Future[PaymentRecord] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             try:
-                record = await self._decide(key, payment, body_hash)
+                record = await self._decide(tenant, payment, body_hash)
             except StoreUnavailable as error:
                 log.warning("store unavailable, deciding %s degraded: %s", key, error.message)
-                record = self._decide_degraded(key, payment, body_hash)
+                record = self._decide_degraded(tenant, payment, body_hash)
             future.set_result(record)
             return record
         except BaseException as error:
@@ -177,7 +182,8 @@ class Scorer:
             if self._inflight.get(key) is future:
                 del self._inflight[key]
 
-    async def _decide(self, key: str, payment: Payment, body_hash: str) -> PaymentRecord:
+    async def _decide(self, tenant: str, payment: Payment, body_hash: str) -> PaymentRecord:
+        key = scoped(tenant, payment.payment_id)
         facts = facts_of(payment)
         observation = await self._store.observe(facts, self._window_s, key)
         if isinstance(observation, PaymentRecord):  # decided before: a retry
@@ -205,13 +211,13 @@ class Scorer:
         if action.decision == "challenge" and channel is not None:
             dialogue = self._engine.create(payment, context.ladder, now, stored_as=key)
         used = observation.recent_challenges + (1 if dialogue else 0)
-        scored = Scored(key, payment, facts, body_hash, vector, score, why, action,
+        scored = Scored(tenant, payment, facts, body_hash, vector, score, why, action,
                         context.fingerprint, used)  # fmt: skip
         record = self._record(scored, dialogue, now)
         try:
             await self._commit(scored, record, dialogue, now)
         except StoreUnavailable:  # features were read, the decision could not be kept
-            return self._decide_degraded(key, payment, body_hash, vector)
+            return self._decide_degraded(tenant, payment, body_hash, vector)
         return record
 
     async def _twins_decision(self, key: str, payment_id: str) -> PaymentRecord:
@@ -232,7 +238,7 @@ class Scorer:
             pause = min(pause * 2, 0.05)
 
     def _decide_degraded(
-        self, key: str, payment: Payment, body_hash: str, vector: list[float] | None = None
+        self, tenant: str, payment: Payment, body_hash: str, vector: list[float] | None = None
     ) -> PaymentRecord:
         """Request-only features, the configured rule, no dialogue; spilled for later."""
         facts = facts_of(payment)
@@ -242,11 +248,13 @@ class Scorer:
         action = Action(decision, [STORE_DOWN])
         why.append(STORE_DOWN)
         now = datetime.now(UTC)
-        scored = Scored(key, payment, facts, body_hash, features, score, why, action, degraded=True)
+        scored = Scored(
+            tenant, payment, facts, body_hash, features, score, why, action, degraded=True
+        )
         record = self._record(scored, None, now)
         self._spill.append(record, self._decision_event(scored, record, now))
         if len(self._degraded) < DEGRADED_MEMORY:
-            self._degraded[key] = record
+            self._degraded[record.key] = record
         self._metrics.decisions.labels(decision).inc()
         self._metrics.degraded.inc()
         return record
@@ -278,6 +286,7 @@ class Scorer:
         )
         facts = scored.facts
         return PaymentRecord(
+            tenant=scored.tenant,
             body_hash=scored.body_hash,
             response=response.model_dump_json(),
             status=PaymentStatus(
@@ -310,10 +319,10 @@ class Scorer:
         status = record.status
         names = self._slot.model.feature_names
         return DecisionEvent(
-            event_id=f"decision:{scored.key}",
+            event_id=f"decision:{record.key}",
             at=now,
             customer_id=record.customer_id,
-            payment_id=scored.key,
+            payment_id=record.key,
             occurred_at=record.occurred_at,
             decision=status.decision,
             score=status.score,
@@ -340,7 +349,7 @@ class Scorer:
     ) -> None:
         event = self._decision_event(scored, record, now)
         events: list[AnyEvent] = [event]
-        change = Change(payment=(scored.key, record), dialogue=dialogue, events=events)
+        change = Change(payment=record, dialogue=dialogue, events=events)
         on_decision(change, scored.payment, event.features, self._settings)  # review, contest
         if dialogue is not None:
             events.append(self._engine.event(dialogue, "created", now))

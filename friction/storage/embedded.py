@@ -28,6 +28,7 @@ from friction.events.schemas import EncodedEvent, encode
 from friction.ports import CLAIM_TTL_S
 from friction.records import (
     Change,
+    CustomerSession,
     DialogueRecord,
     Mark,
     Observation,
@@ -41,7 +42,6 @@ from friction.records import (
 from friction.scoring.features import CustomerState, EntityState, FeatureBook, PaymentFacts
 from friction.storage.erasure import (
     CUSTOMER_MARKS,
-    PHONE_MARKS,
     Erased,
     customer_marker,
     scrub_dialogue,
@@ -51,6 +51,7 @@ from friction.storage.erasure import (
 from friction.storage.marks import live_value
 from friction.storage.quotas import MemoryQuotas
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
+from friction.tenancy import tenant_of
 
 CLAIMS_KEPT = 1024
 """Claims kept before expired ones (requests that died undecided) are swept."""
@@ -61,14 +62,20 @@ CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB N
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS review (id TEXT PRIMARY KEY, status TEXT NOT NULL, assignee TEXT,
                                    sort TEXT NOT NULL, version INTEGER NOT NULL,
-                                   value BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS review_by_status ON review (status, sort);
-CREATE INDEX IF NOT EXISTS review_by_assignee ON review (assignee, sort);
-CREATE INDEX IF NOT EXISTS review_by_sort ON review (sort);
+                                   value BLOB NOT NULL, tenant TEXT NOT NULL DEFAULT 'default');
+"""
+_INSERT_REVIEW = "INSERT OR REPLACE INTO review VALUES (?, ?, ?, ?, ?, ?, ?)"
+_REVIEW_INDEXES = """
+DROP INDEX IF EXISTS review_by_status;
+DROP INDEX IF EXISTS review_by_assignee;
+DROP INDEX IF EXISTS review_by_sort;
+CREATE INDEX IF NOT EXISTS review_by_tenant_status ON review (tenant, status, sort);
+CREATE INDEX IF NOT EXISTS review_by_tenant_assignee ON review (tenant, assignee, sort);
+CREATE INDEX IF NOT EXISTS review_by_tenant ON review (tenant, sort);
 """
 _LIST_REVIEWS = """
-SELECT value FROM review WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR assignee = ?2)
-AND sort > ?3 ORDER BY sort LIMIT ?4
+SELECT value FROM review WHERE tenant = ?1 AND (?2 IS NULL OR status = ?2)
+AND (?3 IS NULL OR assignee = ?3) AND sort > ?4 ORDER BY sort LIMIT ?5
 """
 _OF_CUSTOMER = "SELECT key, value FROM kv WHERE ns = ? AND instr(value, ?) > 0"
 # Retention, the embedded counterpart of the Redis TTLs (see redis_store): records by the
@@ -79,6 +86,8 @@ _SWEEP = (
     ("DELETE FROM kv WHERE ns IN ('dialogue', 'open_dialogue') AND "
      "json_extract(CAST(value AS TEXT), '$.created_at') < ?", 180),
     ("DELETE FROM review WHERE json_extract(CAST(value AS TEXT), '$.created_at') < ?", 400),
+    ("DELETE FROM kv WHERE ns = 'session' AND "
+     "json_extract(CAST(value AS TEXT), '$.expires_at') < ?", 0),
 )  # fmt: skip
 _SWEEP_MARKS = (
     "DELETE FROM kv WHERE ns LIKE 'mark:%' AND CAST(substr(CAST(value AS TEXT), 1, "
@@ -97,6 +106,10 @@ class EmbeddedStore:
         # fewer, larger checkpoints: each one syncs the disk, which costs ms on a VM
         self._db.execute("PRAGMA wal_autocheckpoint=10000")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(review)")}
+        if "tenant" not in columns:  # a file from before tenants had queues of their own
+            self._db.execute("ALTER TABLE review ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'")
+        self._db.executescript(_REVIEW_INDEXES)
         self._book = FeatureBook()
         self._budgets: dict[str, list[float]] = {}
         self._working_set = working_set  # per kind of state; the rest stays on disk only
@@ -108,10 +121,11 @@ class EmbeddedStore:
         self._flushed: asyncio.Future[None] | None = None
         self._claims: dict[str, float] = {}  # payment id -> claimed until (monotonic)
         self._quotas = MemoryQuotas()
-        self._open = {
-            d.id: d
-            for d in (DialogueRecord.model_validate_json(v) for v in self._scan("open_dialogue"))
-        }
+        self._open: dict[str, DialogueRecord] = {}
+        self._open_of: dict[str, set[str]] = {}  # customer id -> open dialogue ids
+        self._open_to: dict[str, set[str]] = {}  # phone -> open dialogue ids
+        for raw in self._scan("open_dialogue"):
+            self._index_open(DialogueRecord.model_validate_json(raw))
 
     # --- FeatureStore -------------------------------------------------------
     async def observe(
@@ -153,6 +167,12 @@ class EmbeddedStore:
     async def open_dialogues(self) -> list[DialogueRecord]:
         return list(self._open.values())
 
+    async def open_dialogues_of(self, customer_id: str) -> list[DialogueRecord]:
+        return [self._open[i] for i in self._open_of.get(customer_id, ())]
+
+    async def open_dialogues_for_phone(self, phone: str) -> list[DialogueRecord]:
+        return [self._open[i] for i in self._open_to.get(phone, ())]
+
     async def get_preferences(self, customer_id: str) -> Preferences | None:
         raw = self._get("preferences", customer_id)
         return None if raw is None else Preferences.model_validate_json(raw)
@@ -176,13 +196,30 @@ class EmbeddedStore:
         return None if row is None else ReviewRecord.model_validate_json(row[0])
 
     async def list_reviews(
-        self, status: ReviewStatus | None, assignee: str | None, limit: int, after: str | None
+        self,
+        tenant: str,
+        status: ReviewStatus | None,
+        assignee: str | None,
+        limit: int,
+        after: str | None,
     ) -> tuple[list[ReviewRecord], str | None]:
-        rows = self._db.execute(_LIST_REVIEWS, (status, assignee, decode_cursor(after), limit + 1))
+        cursor = decode_cursor(after)
+        rows = self._db.execute(_LIST_REVIEWS, (tenant, status, assignee, cursor, limit + 1))
         items = [ReviewRecord.model_validate_json(value) for (value,) in rows]
         more = len(items) > limit
         items = items[:limit]
         return items, encode_cursor(sort_key(items[-1])) if more else None
+
+    # --- SessionStore -------------------------------------------------------
+    async def save_session(self, digest: str, session: CustomerSession) -> None:
+        row = ("session", digest, session.model_dump_json().encode())
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", row)
+
+    async def get_session(self, digest: str) -> CustomerSession | None:
+        raw = self._get("session", digest)
+        session = None if raw is None else CustomerSession.model_validate_json(raw)
+        return session if session is not None and session.expires_at > _utcnow() else None
 
     # --- UnitOfWork ---------------------------------------------------------
     async def commit(self, change: Change) -> None:
@@ -215,9 +252,9 @@ class EmbeddedStore:
             self._dirty.update({("terminal", update.terminal_id), ("merchant", update.merchant_id)})
         rows = self._rows
         if change.payment is not None:
-            self._claims.pop(change.payment[0], None)
-            payment_id, record = change.payment
-            rows.append(("payment", payment_id, record.model_dump_json().encode()))
+            record = change.payment
+            self._claims.pop(record.key, None)
+            rows.append(("payment", record.key, record.model_dump_json().encode()))
         if change.challenge is not None:
             customer_id, ts = change.challenge
             self._budget(customer_id).append(ts)
@@ -241,7 +278,7 @@ class EmbeddedStore:
         try:
             with self._db:  # one transaction: records, state, reviews, outbox
                 self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
-                self._db.executemany("INSERT OR REPLACE INTO review VALUES (?,?,?,?,?,?)", reviews)
+                self._db.executemany(_INSERT_REVIEW, reviews)
                 self._db.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", deletes)
                 self._db.executemany(
                     "INSERT INTO outbox (event) VALUES (?)", [(e,) for e in events]
@@ -312,27 +349,29 @@ class EmbeddedStore:
         ]
         rows = [("payment", k, r.model_dump_json().encode()) for k, r in payments]
         for dialogue in dialogues:
-            raw = scrub_dialogue(dialogue, pseudonym).model_dump_json().encode()
+            scrubbed = scrub_dialogue(dialogue, pseudonym)
+            raw = scrubbed.model_dump_json().encode()
             rows.append(("dialogue", dialogue.id, raw))
             if dialogue.id in self._open:
-                self._open[dialogue.id] = scrub_dialogue(dialogue, pseudonym)
+                self._unindex_open(dialogue.id)
+                self._index_open(scrubbed)
                 rows.append(("open_dialogue", dialogue.id, raw))
-        deletes = self._personal_keys(customer_id, {d.phone for d in dialogues if d.phone})
+        deletes = self._personal_keys(customer_id)
+        deletes += [("session", k) for k, _ in self._db.execute(_OF_CUSTOMER, ("session", marker))]
         deletes += self._declines_of({k for k, _ in payments})
         self._book.customers.pop(customer_id, None)
         self._budgets.pop(customer_id, None)
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
-            self._db.executemany("INSERT OR REPLACE INTO review VALUES (?,?,?,?,?,?)", reviews)
+            self._db.executemany(_INSERT_REVIEW, reviews)
             gone = sum(
                 self._db.execute("DELETE FROM kv WHERE ns = ? AND key = ?", d).rowcount
                 for d in deletes
             )
         return Erased(len(payments), len(dialogues), len(reviews), gone)
 
-    def _personal_keys(self, customer_id: str, phones: set[str]) -> list[tuple[str, str]]:
+    def _personal_keys(self, customer_id: str) -> list[tuple[str, str]]:
         keys = [(ns, customer_id) for ns in ("customer", "budget", "preferences")]
-        keys += [(f"mark:{kind}", phone) for kind in PHONE_MARKS for phone in phones]
         for kind in CUSTOMER_MARKS:
             keys += [
                 (f"mark:{kind}", k)
@@ -363,7 +402,8 @@ class EmbeddedStore:
                 horizon = datetime.fromtimestamp(now_ts - days * 86_400, UTC).isoformat()
                 deleted += self._db.execute(sql, (horizon.replace("+00:00", "Z"),)).rowcount
             deleted += self._db.execute(_SWEEP_MARKS, (now_ts - 86_400,)).rowcount
-        self._open = {k: v for k, v in self._open.items() if self._get("open_dialogue", k)}
+        for gone in [k for k in self._open if not self._get("open_dialogue", k)]:
+            self._unindex_open(gone)
         return deleted
 
     # --- internals ----------------------------------------------------------
@@ -383,12 +423,29 @@ class EmbeddedStore:
     def _stage_dialogue(self, dialogue: DialogueRecord) -> None:
         raw = dialogue.model_dump_json().encode()
         self._rows.append(("dialogue", dialogue.id, raw))
+        self._unindex_open(dialogue.id)
         if dialogue.is_open:
-            self._open[dialogue.id] = dialogue
+            self._index_open(dialogue)
             self._rows.append(("open_dialogue", dialogue.id, raw))
         else:
-            self._open.pop(dialogue.id, None)
             self._deletes.append(("open_dialogue", dialogue.id))
+
+    def _index_open(self, dialogue: DialogueRecord) -> None:
+        self._open[dialogue.id] = dialogue
+        self._open_of.setdefault(dialogue.customer_id, set()).add(dialogue.id)
+        if dialogue.phone:
+            self._open_to.setdefault(dialogue.phone, set()).add(dialogue.id)
+
+    def _unindex_open(self, dialogue_id: str) -> None:
+        old = self._open.pop(dialogue_id, None)
+        if old is None:
+            return
+        for index, key in ((self._open_of, old.customer_id), (self._open_to, old.phone)):
+            ids = index.get(key or "")
+            if ids is not None:
+                ids.discard(dialogue_id)
+                if not ids:
+                    del index[key or ""]
 
     def _dirty_rows(self) -> list[tuple[str, str, bytes]]:
         rows = []
@@ -436,9 +493,14 @@ def _mark_value(mark: Mark) -> bytes:
     return f"{mark.until!r} {mark.value}".rstrip().encode()
 
 
-def _review_row(review: ReviewRecord) -> tuple[str, str, str | None, str, int, bytes]:
+def _review_row(review: ReviewRecord) -> tuple[str, str, str | None, str, int, bytes, str]:
     value = review.model_dump_json().encode()
-    return review.id, review.status, review.assignee, sort_key(review), review.version, value
+    row = review.id, review.status, review.assignee, sort_key(review), review.version, value
+    return (*row, tenant_of(review.id))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _dump_customer(state: CustomerState) -> bytes:

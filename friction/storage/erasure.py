@@ -1,12 +1,15 @@
 """What erasing a customer does to each record, shared by every store adapter.
 
 Personal data goes (phone numbers, message texts, payee names and account digits,
-feature state, preferences, marks keyed by the phone or the customer); what the
+feature state, preferences, sessions, marks keyed by the customer, the contest marks of
+their payments); what the
 law lets a payment service keep for fraud prevention and accounting stays, under
 a pseudonym: the decision, its score and reasons, the label (training needs it),
 the review verdict. The pseudonym is an HMAC of the customer id, so the same
 customer always gets the same one (labels of one person stay linked) but it
-cannot be turned back into the id without the key.
+cannot be turned back into the id without the key. An SMS opt-out stays: honouring
+"STOP" outlives the account, and it is kept under a keyed hash of the number, not the
+number (``dialogue.engine.phone_ref``), so it names nobody.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from dataclasses import dataclass
 
 from friction.records import DialogueRecord, PaymentRecord, ReviewRecord
 
-PHONE_MARKS = ("sms_opt_out", "contestable_decline")
-"""Mark kinds keyed by a phone number."""
 CUSTOMER_MARKS = ("trusted_counterparty",)
 """Mark kinds keyed by ``<customer id>:...``."""
 KEPT_PARAMS = ("amount_minor", "currency")

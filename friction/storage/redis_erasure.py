@@ -2,7 +2,7 @@
 
 Records of one customer are spread over keys named by payment and dialogue id
 (no per-customer index: keeping one would cost every scoring commit a write for
-the sake of a rare request), so erasure walks ``pay:*``, ``dlg:*`` and ``rev:*``
+the sake of a rare request), so erasure walks ``pay:*``, ``dlg:*``, ``rev:*`` and ``sess:*``
 with SCAN (cursor-based: it never blocks Redis) and filters on the customer id
 in the JSON. That is O(keys): at 10 M keys about a minute, well inside the
 GDPR's one month. Rewritten records keep their TTL (``SET ... KEEPTTL``).
@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 from friction.records import DialogueRecord, PaymentRecord, ReviewRecord
 from friction.storage.erasure import (
     CUSTOMER_MARKS,
-    PHONE_MARKS,
     Erased,
     customer_marker,
     scrub_dialogue,
@@ -45,8 +44,8 @@ async def erase(redis: Redis, p: str, tag: str, customer_id: str, pseudonym: str
             review = scrub_review(ReviewRecord.model_validate_json(raw), pseudonym)
             await redis.set(key, review.model_dump_json(), keepttl=True)
             reviews += 1
-    doomed = [f"{p}c:{tag}", f"{p}b:{tag}", f"{p}pref:{tag}"]
-    doomed += [f"{p}mark:{kind}:{phone}" for kind in PHONE_MARKS for phone in phones[0]]
+    doomed = [f"{p}c:{tag}", f"{p}b:{tag}", f"{p}pref:{tag}", f"{p}open:c:{tag}"]
+    doomed += [key.decode() async for key, _ in _records(redis, f"{p}sess:*", marker)]
     for kind in CUSTOMER_MARKS:
         pattern = f"{p}mark:{kind}:{_glob_escape(customer_id)}:*"
         doomed += [k.decode() async for k in redis.scan_iter(match=pattern, count=SCAN_COUNT)]
@@ -68,6 +67,8 @@ async def _erase_dialogues(
         await redis.set(key, scrubbed, keepttl=True)
         if await redis.hexists(f"{p}open", dialogue.id):
             await redis.hset(f"{p}open", dialogue.id, scrubbed)
+            if dialogue.phone:  # the scrubbed dialogue has no phone: no reply may reach it
+                await redis.srem(f"{p}open:p:{dialogue.phone}", dialogue.id)
         ids.append(dialogue.id)
     return phones, ids
 

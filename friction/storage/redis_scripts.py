@@ -70,7 +70,8 @@ return {raw, terminal, merchant, recent}
 #       13 preferences JSON, 14 review JSON, 15 review version, 16 review sort key,
 #       17 review status, 18 review assignee, 19 review ttl, 20 review index prefix,
 #       21 review index horizon, 22 preferences ttl, 23 ledger ttl (outbox, its sequence, the
-#       open index: refreshed on every write, so they lapse only when idle that long),
+#       open indexes: refreshed on every write, so they lapse only when idle that long),
+#       24 the dialogue's customer open index, 25 its phone open index ('' = none),
 #       then L x (day, g|f|p), M x (until, ttl), then the events' JSON. A plain fraud (p)
 #       counts as a fraud too, as ``features.apply_label`` counts it.
 # ('' = nothing to write.) Checks and fallible writes (stream IDs) go first: a failure
@@ -78,7 +79,7 @@ return {raw, terminal, merchant, recent}
 # here, in the script), which is why the index keys are not all declared in KEYS.
 COMMIT_LUA = """
 local n_labels, n_marks = tonumber(ARGV[11]), tonumber(ARGV[12])
-local label_arg = 24
+local label_arg = 26
 local review_old = false
 if ARGV[14] ~= '' then
   local raw = redis.call('GET', KEYS[8])
@@ -99,10 +100,17 @@ end
 if ARGV[1] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[7]) end
 if ARGV[2] ~= '' then
   redis.call('SET', KEYS[5], ARGV[2], 'EX', ARGV[8])
+  local indexes = {}
+  for i = 24, 25 do if ARGV[i] ~= '' then indexes[#indexes + 1] = ARGV[i] end end
   if ARGV[4] == '1' then
     redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
+    for _, index in ipairs(indexes) do
+      redis.call('SADD', index, ARGV[3])
+      redis.call('EXPIRE', index, ARGV[23])
+    end
   else
     redis.call('HDEL', KEYS[3], ARGV[3])
+    for _, index in ipairs(indexes) do redis.call('SREM', index, ARGV[3]) end
   end
   redis.call('EXPIRE', KEYS[3], ARGV[23])
 end

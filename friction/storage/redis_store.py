@@ -21,9 +21,12 @@ Keys (``prefix`` defaults to ``friction:``) and why each lives as long as it doe
     mark:<k>:<id> a fact valid until a time (value)      TTL until that time + 1 d (wall clock)
     pref:{cust}   customer preferences            TTL 400 d after the last change (retention)
     rev:<id>      review item (JSON)                             TTL 400 d (audit of a decision)
-    rev:ix:<status|*>:<analyst|*>  sorted set (lex) of "<created µs>:<id>"  TTL 400 d,
+    rev:ix:<tenant>:<status|*>:<analyst|*>  sorted set (lex) of "<created µs>:<id>"  TTL 400 d,
                   entries older than that trimmed on each write: list by status/assignee
     open          hash of open dialogues          TTL 180 d, refreshed by every dialogue write
+    open:c:{cust} set of a customer's open dialogue ids         TTL 180 d, as ``open``
+    open:p:<phone> set of the open dialogue ids texted to a phone  TTL 180 d, as ``open``
+    sess:<digest> a customer session (JSON) under its token's digest   TTL its expiry
     outbox        stream "0-<seq>" -> event       TTL 180 d, refreshed by every event added (it
                   lapses only after 180 idle days; the relay drains it within seconds)
     quota:<key>   sorted set of amounts sent in a sliding window (SMS caps) TTL the window + 1 s
@@ -63,6 +66,7 @@ from friction.events.schemas import EncodedEvent, encode
 from friction.ports import CLAIM_TTL_S
 from friction.records import (
     Change,
+    CustomerSession,
     DialogueRecord,
     LabelUpdate,
     Observation,
@@ -101,6 +105,7 @@ from friction.storage.redis_scripts import (
     RELEASE_LUA,
 )
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
+from friction.tenancy import tenant_of
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -229,6 +234,20 @@ class RedisStore:
         values = await self._redis.hvals(f"{self._p}open")
         return [DialogueRecord.model_validate_json(v) for v in values]
 
+    async def open_dialogues_of(self, customer_id: str) -> list[DialogueRecord]:
+        return await self._open_in(f"{self._p}open:c:{_tag(customer_id)}")
+
+    async def open_dialogues_for_phone(self, phone: str) -> list[DialogueRecord]:
+        return await self._open_in(f"{self._p}open:p:{phone}")
+
+    async def _open_in(self, index: str) -> list[DialogueRecord]:
+        """The open dialogues an index set names (an id closed meanwhile is skipped)."""
+        ids = await self._redis.smembers(index)
+        if not ids:
+            return []
+        values = await self._redis.hmget(f"{self._p}open", list(ids))
+        return [DialogueRecord.model_validate_json(v) for v in values if v is not None]
+
     async def get_preferences(self, customer_id: str) -> Preferences | None:
         raw = await self._redis.get(f"{self._p}pref:{_tag(customer_id)}")
         return None if raw is None else Preferences.model_validate_json(raw)
@@ -254,10 +273,15 @@ class RedisStore:
         return None if raw is None else ReviewRecord.model_validate_json(raw)
 
     async def list_reviews(
-        self, status: ReviewStatus | None, assignee: str | None, limit: int, after: str | None
+        self,
+        tenant: str,
+        status: ReviewStatus | None,
+        assignee: str | None,
+        limit: int,
+        after: str | None,
     ) -> tuple[list[ReviewRecord], str | None]:
-        """One ZRANGE BYLEX on the (status, assignee) index, one MGET of the items."""
-        index = f"{self._p}rev:ix:{status or '*'}:{assignee or '*'}"
+        """One ZRANGE BYLEX on the tenant's (status, assignee) index, one MGET of the items."""
+        index = f"{self._p}rev:ix:{tenant}:{status or '*'}:{assignee or '*'}"
         start = decode_cursor(after)
         found = await self._redis.zrangebylex(
             index, f"({start}" if start else "-", "+", start=0, num=limit + 1
@@ -267,13 +291,25 @@ class RedisStore:
         items = [ReviewRecord.model_validate_json(r) for r in raws if r is not None]
         return items, encode_cursor(keys[-1]) if len(found) > limit else None
 
+    # --- SessionStore -------------------------------------------------------
+    async def save_session(self, digest: str, session: CustomerSession) -> None:
+        ttl_ms = int((session.expires_at.timestamp() - time.time()) * 1000)
+        if ttl_ms > 0:
+            await self._redis.set(f"{self._p}sess:{digest}", session.model_dump_json(), px=ttl_ms)
+
+    async def get_session(self, digest: str) -> CustomerSession | None:
+        raw = await self._redis.get(f"{self._p}sess:{digest}")
+        session = None if raw is None else CustomerSession.model_validate_json(raw)
+        live = session is not None and session.expires_at.timestamp() > time.time()
+        return session if live else None
+
     # --- UnitOfWork ---------------------------------------------------------
     async def commit(self, change: Change) -> None:
         """Records, budget, label effects, marks and outbox events in one atomic script."""
         p, ttl = self._p, self._ttl
         payment_id, payment_json = "", ""
         if change.payment is not None:
-            payment_id, payment_json = change.payment[0], change.payment[1].model_dump_json()
+            payment_id, payment_json = change.payment.key, change.payment.model_dump_json()
         dialogue = change.dialogue
         budget_key, challenge_ts = f"{p}b:none", ""
         if change.challenge is not None:
@@ -291,7 +327,7 @@ class RedisStore:
             args[1:4] = [dialogue.model_dump_json(), dialogue.id, int(dialogue.is_open)]
         args += [ttl.payment, ttl.dialogue, ttl.budget, ttl.bucket]
         args += [len(change.labels), len(change.marks), pref_json, *review_args]
-        args += [ttl.preferences, ttl.ledger]
+        args += [ttl.preferences, ttl.ledger, *self._open_index_args(dialogue)]
         for label in change.labels:
             keys += [f"{p}t:{label.terminal_id}", f"{p}m:{label.merchant_id}"]
             args += [label.payment_day, _label_kind(label)]
@@ -309,6 +345,13 @@ class RedisStore:
                 raise
             raise stale(change.review, int(str(error).split()[1])) from None
 
+    def _open_index_args(self, dialogue: DialogueRecord | None) -> list[str]:
+        """ARGV 24-25 of the commit script: the dialogue's customer and phone index keys."""
+        if dialogue is None:
+            return ["", ""]
+        phone = f"{self._p}open:p:{dialogue.phone}" if dialogue.phone else ""
+        return [f"{self._p}open:c:{_tag(dialogue.customer_id)}", phone]
+
     def _review_args(self, review: ReviewRecord | None) -> tuple[str, list[str | int]]:
         """The review key and ARGV 14-21 of the commit script ('' = no review to write)."""
         if review is None:
@@ -321,7 +364,7 @@ class RedisStore:
             review.status,
             review.assignee or "",
             self._ttl.review,
-            f"{self._p}rev:ix:",
+            f"{self._p}rev:ix:{tenant_of(review.id)}:",
             f"{max(horizon, 0):017d}",
         ]
 

@@ -35,6 +35,7 @@ from friction.ports import Store
 from friction.records import (
     AnyEvent,
     Change,
+    CustomerSession,
     DialogueRecord,
     LabelUpdate,
     Mark,
@@ -146,7 +147,7 @@ async def test_a_payment_is_observed_once_even_when_asked_twice(store: Store) ->
     assert isinstance(claimed, Observation)
     assert same_vector(claimed.features, book.observe(first))
     assert await store.observe(first, WEEK, "pay_twin") is None  # claimed, not yet decided
-    await store.commit(Change(payment=("pay_twin", payment_record("pay_twin"))))
+    await store.commit(Change(payment=payment_record("pay_twin")))
     # decided: never observed again, the record comes back for the retry to answer
     assert await store.observe(first, WEEK, "pay_twin") == payment_record("pay_twin")
     later = PaymentFacts(T0 + 60, 50.0, "cus_1", "mer_1", "ter_1", "cp_1", "ecom")
@@ -242,7 +243,7 @@ def dialogue_event(dialogue: DialogueRecord) -> DialogueEvent:
 
 async def test_records_round_trip_and_open_dialogues_follow_state(store: Store) -> None:
     payment, dialogue = payment_record("pay_1"), dialogue_record("dlg_1", "pay_1")
-    await store.commit(Change(payment=("pay_1", payment), dialogue=dialogue))
+    await store.commit(Change(payment=payment, dialogue=dialogue))
     assert await store.get_payment("pay_1") == payment
     assert await store.get_dialogue("dlg_1") == dialogue
     assert await store.get_payment("pay_unknown") is None
@@ -255,11 +256,67 @@ async def test_records_round_trip_and_open_dialogues_follow_state(store: Store) 
     assert await store.get_dialogue("dlg_1") == answered
 
 
+async def test_open_dialogues_are_indexed_by_customer_and_by_phone(store: Store) -> None:
+    """The prompts route and SMS replies read their customer's or phone's dialogues only."""
+    mine = dialogue_record("dlg_m", "acme/pay_m").model_copy(update={"customer_id": "acme/cus_1"})
+    theirs = dialogue_record("dlg_t", "globex/pay_m").model_copy(
+        update={"customer_id": "globex/cus_1"}  # same customer id and phone, other tenant
+    )
+    app_only = dialogue_record("dlg_a", "acme/pay_a").model_copy(
+        update={"customer_id": "acme/cus_1", "phone": None, "channel": "in_app"}
+    )
+    for dialogue in (mine, theirs, app_only):
+        await store.commit(Change(dialogue=dialogue))
+    assert sorted(d.id for d in await store.open_dialogues_of("acme/cus_1")) == ["dlg_a", "dlg_m"]
+    assert [d.id for d in await store.open_dialogues_of("globex/cus_1")] == ["dlg_t"]
+    assert await store.open_dialogues_of("cus_1") == []
+    on_phone = sorted(d.id for d in await store.open_dialogues_for_phone("+447700900123"))
+    assert on_phone == ["dlg_m", "dlg_t"]  # a reply names no tenant: the engine tells them apart
+
+    sent = mine.model_copy(update={"state": "sent"})  # still open: still indexed, as updated
+    await store.commit(Change(dialogue=sent))
+    assert [d.state for d in await store.open_dialogues_of("acme/cus_1") if d.id == "dlg_m"] == [
+        "sent"
+    ]
+    await store.commit(Change(dialogue=mine.model_copy(update={"state": "answered"})))
+    assert [d.id for d in await store.open_dialogues_of("acme/cus_1")] == ["dlg_a"]
+    assert [d.id for d in await store.open_dialogues_for_phone("+447700900123")] == ["dlg_t"]
+
+
+async def test_sessions_are_kept_by_digest_until_they_expire_and_go_with_erasure(
+    store: Store,
+) -> None:
+    now = datetime.now(UTC)
+    live = CustomerSession(customer_id="acme/cus_1", expires_at=now + timedelta(minutes=15))
+    other = CustomerSession(customer_id="acme/cus_2", expires_at=now + timedelta(minutes=15))
+    await store.save_session("d" * 64, live)
+    await store.save_session("e" * 64, other)
+    await store.save_session("f" * 64, live.model_copy(update={"expires_at": now}))
+    assert await store.get_session("d" * 64) == live
+    assert await store.get_session("f" * 64) is None  # expired
+    assert await store.get_session("0" * 64) is None  # unknown
+    await store.erase_customer("acme/cus_1", "anon_s")
+    assert await store.get_session("d" * 64) is None
+    assert await store.get_session("e" * 64) == other
+
+
+async def test_review_queues_are_per_tenant(store: Store) -> None:
+    for review_id, minute in [("acme/r_1", 1), ("globex/r_1", 2), ("acme/r_2", 3), ("r_1", 4)]:
+        await store.commit(Change(review=review_record(review_id, minute)))
+    assert await page_ids(store, tenant="acme") == [["acme/r_1", "acme/r_2"]]
+    assert await page_ids(store, tenant="globex") == [["globex/r_1"]]
+    assert await page_ids(store) == [["r_1"]]
+    assert await page_ids(store, tenant="acme", status="open", limit=1) == [
+        ["acme/r_1"],
+        ["acme/r_2"],
+    ]
+
+
 async def test_commit_is_atomic_and_outbox_keeps_commit_order(store: Store) -> None:
     async def one(i: int) -> None:
         dialogue = dialogue_record(f"dlg_{i}", f"pay_{i}")
         events = [decision_event(f"pay_{i}"), dialogue_event(dialogue)]
-        await store.commit(Change(payment=(f"pay_{i}", payment_record(f"pay_{i}")), events=events))
+        await store.commit(Change(payment=payment_record(f"pay_{i}"), events=events))
 
     await asyncio.gather(*(one(i) for i in range(20)))
     entries = await store.pending(100)
@@ -396,7 +453,11 @@ async def page_ids(store: Store, **query: Any) -> list[list[str]]:
     pages, after = [], None
     while True:
         items, after = await store.list_reviews(
-            query.get("status"), query.get("assignee"), query.get("limit", 2), after
+            query.get("tenant", "default"),
+            query.get("status"),
+            query.get("assignee"),
+            query.get("limit", 2),
+            after,
         )
         pages.append([r.id for r in items])
         if after is None:
@@ -436,7 +497,7 @@ async def test_a_stale_review_write_is_refused_with_all_of_its_change(store: Sto
     second = review_record("r_1", 0, status="assigned", assignee="ana", version=2)
     await store.commit(Change(review=second))
     racer = review_record("r_1", 0, status="assigned", assignee="bob", version=2)
-    payment, events = ("pay_x", payment_record("pay_x")), [decision_event("x")]
+    payment, events = payment_record("pay_x"), [decision_event("x")]
     with pytest.raises(Conflict):  # built on version 1, which is gone
         await store.commit(Change(payment=payment, review=racer, events=events))
     assert await store.get_payment("pay_x") is None
@@ -448,7 +509,7 @@ async def test_a_stale_review_write_is_refused_with_all_of_its_change(store: Sto
 async def test_list_reviews_refuses_a_cursor_it_did_not_hand_out(store: Store) -> None:
     for bad in ("not-a-cursor", "AAAA", "MTIz"):
         with pytest.raises(InvalidInput) as raised:
-            await store.list_reviews(None, None, 10, bad)
+            await store.list_reviews("default", None, None, 10, bad)
         assert raised.value.fields == ["after"]
 
 
@@ -498,7 +559,7 @@ async def test_redis_failed_commit_writes_nothing(redis_url: str) -> None:
     raw = Redis.from_url(redis_url)
     try:
         await raw.set(f"{prefix}outbox", "not a stream")  # the XADD inside the script will fail
-        change = Change(payment=("pay_1", payment_record("pay_1")), events=[decision_event("p")])
+        change = Change(payment=payment_record("pay_1"), events=[decision_event("p")])
         with pytest.raises(ResponseError):
             await store.commit(change)
         assert await store.get_payment("pay_1") is None
@@ -511,7 +572,7 @@ async def test_redis_failed_commit_writes_nothing(redis_url: str) -> None:
 async def test_redis_store_recovers_after_a_server_restart(redis_server: ServerProcess) -> None:
     store = RedisStore.from_url(f"redis://127.0.0.1:{redis_server.port}/0", prefix="restart:")
     try:
-        await store.commit(Change(payment=("pay_r", payment_record("pay_r"))))
+        await store.commit(Change(payment=payment_record("pay_r")))
         redis_server.restart()  # graceful: the AOF keeps what was written
         # The pooled socket died with the server: the first call fails fast (the scorer
         # degrades), the next reconnects. Scripts are not persisted: EVALSHA gets
@@ -538,23 +599,23 @@ async def test_erasure_scrubs_one_customer_and_keeps_decisions_under_a_pseudonym
     await observe(store, PaymentFacts(T0, 5.0, "cus_1", "mer_1", "ter_1", "cp", "ecom"), WEEK)
     await store.commit(
         Change(
-            payment=("pay_e1", payment_record("pay_e1", "cus_1")),
+            payment=payment_record("pay_e1", "cus_1"),
             dialogue=dialogue,
             challenge=("cus_1", T0),
             preferences=("cus_1", Preferences(channels=["sms"])),
             marks=[
-                Mark("sms_opt_out", phone, future),
+                Mark("sms_opt_out", "ref_of_phone", future),  # a keyed hash: outlives erasure
                 Mark("trusted_counterparty", "cus_1:mer_1", future),
                 Mark("contestable_decline", "+447700900555", future, "pay_e1 en"),
                 Mark("sms_opt_out", other, future),
             ],
         )
     )
-    await store.commit(Change(payment=("pay_e2", payment_record("pay_e2", "cus_2")), dialogue=kept))
+    await store.commit(Change(payment=payment_record("pay_e2", "cus_2"), dialogue=kept))
 
     erased = await store.erase_customer("cus_1", "anon_x")
 
-    assert (erased.payments, erased.dialogues) == (1, 1) and erased.deleted >= 5
+    assert (erased.payments, erased.dialogues) == (1, 1) and erased.deleted >= 4
     payment = await store.get_payment("pay_e1")
     assert payment is not None and payment.customer_id == "anon_x"
     assert payment.status == payment_record("pay_e1", "cus_1").status  # the decision stays
@@ -564,9 +625,11 @@ async def test_erasure_scrubs_one_customer_and_keeps_decisions_under_a_pseudonym
     [open_copy] = [d for d in await store.open_dialogues() if d.id == "dlg_e1"]
     assert open_copy.phone is None
     assert await store.get_preferences("cus_1") is None
-    for kind, key in [("sms_opt_out", phone), ("trusted_counterparty", "cus_1:mer_1"),
+    for kind, key in [("trusted_counterparty", "cus_1:mer_1"),
                       ("contestable_decline", "+447700900555")]:  # fmt: skip
         assert not await store.get_mark(kind, key, T0)
+    assert await store.get_mark("sms_opt_out", "ref_of_phone", T0)  # STOP outlives erasure
+    assert await store.open_dialogues_for_phone(phone) == []  # no reply reaches it any more
     again = await observe(
         store, PaymentFacts(T0 + 1, 5.0, "cus_1", "mer_1", "ter_2", "cp", "ecom"), WEEK
     )
@@ -580,7 +643,7 @@ async def test_erasure_scrubs_one_customer_and_keeps_decisions_under_a_pseudonym
 
 async def test_sweep_deletes_what_is_past_retention(store: Store) -> None:
     """Embedded: records past 180 d go on the sweep; Redis: TTLs do it and sweep is a no-op."""
-    await store.commit(Change(payment=("pay_old", payment_record("pay_old"))))
+    await store.commit(Change(payment=payment_record("pay_old")))
     decided = payment_record("pay_old").status.decided_at.timestamp()
     assert await store.sweep(decided + 179 * DAY) == 0
     assert await store.get_payment("pay_old") is not None

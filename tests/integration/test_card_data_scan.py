@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 
 from friction.api.carddata import luhn_valid
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, sign
-from tests.conftest import CANONICAL
+from tests.conftest import CANONICAL, secret_env
 from tests.dialogues import FakeSms
 from tests.servers import ServerProcess, Service, receiver, service_env
 
@@ -259,7 +259,10 @@ async def test_no_card_number_reaches_logs_store_bus_files_or_texts(
         "FRICTION_CHALLENGE_AT": "0.0", "FRICTION_DEFAULT_CHANNELS": "sms,in_app",
         "FRICTION_EXPIRY_CHECK_SECONDS": "0.05",
         "FRICTION_TWILIO_TIMEOUT_SECONDS": "2", **fake_sms.env(port),
-        "FRICTION_GATEWAY_CALLBACK_URL": gateway.url, "FRICTION_WEBHOOK_ALLOW_LOOPBACK": "true",
+        "FRICTION_GATEWAY_CALLBACKS": orjson.dumps(
+            {"acme": {"url": gateway.url, "secret": "acme-callback-secret-0123"}}
+        ).decode(),
+        "FRICTION_WEBHOOK_ALLOW_LOOPBACK": "true", **secret_env(),
     }  # fmt: skip
     log_path = tmp_path / "service.log"
     service = Service(env, log_path, verbose=True)

@@ -83,7 +83,7 @@ async def test_wrong_or_foreign_token_is_refused_without_state_change(
 async def test_sms_reply_no_blocks_and_labels_fraud(
     make_settings: Callable[..., Settings], start_app: StartApp
 ) -> None:
-    settings = make_settings(challenge_at=0.0)
+    settings = make_settings(challenge_at=0.0, dev_endpoints=True)
     client = await start_app(settings)
     await challenge(client, 3)
     stranger = await client.post("/v1/dev/sms", json={"phone": "+447700900999", "body": "YES"})

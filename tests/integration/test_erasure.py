@@ -37,7 +37,9 @@ async def test_delete_customer_erases_and_every_key_has_a_ttl(
     redis_db: tuple[str, Redis], make_settings: Callable[..., Settings], start_app: StartApp
 ) -> None:
     url, redis = redis_db
-    settings = make_settings(store=url, challenge_at=0.0, default_channels=["console"])
+    settings = make_settings(
+        store=url, challenge_at=0.0, default_channels=["console"], dev_endpoints=True
+    )
     client = await start_app(settings)
     await challenge(client, payment("pay_er_1"))
     await client.put("/v1/customers/cus_42/preferences", json={"channels": ["console"]})

@@ -7,10 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from friction.settings import Settings
-from tests.conftest import CANONICAL, Client
+from tests.conftest import CANONICAL, PRODUCTION_SECRETS, Client
 
 StartApp = Callable[[Settings], Awaitable[Client]]
 KEYS = {"acme": "key-acme-0123456789", "globex": "key-globex-9876543210"}
+
+
+def tenanted(make_settings: Callable[..., Settings], **over: Any) -> Settings:
+    """Two tenants with keys: production mode (own secrets, no console channel)."""
+    values = {"api_keys": KEYS, "default_channels": ["in_app"], **PRODUCTION_SECRETS}
+    return make_settings(**(values | over))
 
 
 def auth(tenant: str) -> dict[str, str]:
@@ -26,7 +32,7 @@ def body(**changes: Any) -> dict[str, Any]:
 async def test_gateway_routes_need_a_valid_key(
     make_settings: Callable[..., Settings], start_app: StartApp
 ) -> None:
-    client = await start_app(make_settings(api_keys=KEYS))
+    client = await start_app(tenanted(make_settings))
     missing = await client.post("/v1/score", json=body())
     assert missing.status == 401
     assert "Bearer" in (await missing.json())["message"]
@@ -35,15 +41,17 @@ async def test_gateway_routes_need_a_valid_key(
     assert (await client.get("/v1/reviews")).status == 401
     ok = await client.post("/v1/score", json=body(), headers=auth("acme"))
     assert ok.status == 200
-    # customer, Twilio and ops routes do not take gateway keys
+    # ops routes are open; customer routes take the customer's session, not a gateway key
     assert (await client.get("/healthz")).status == 200
-    assert (await client.get("/v1/customers/cus_42/prompts")).status == 200
+    assert (await client.get("/v1/customers/cus_42/prompts")).status == 401
+    prompts = await client.get("/v1/customers/cus_42/prompts", headers=auth("acme"))
+    assert prompts.status == 401
 
 
 async def test_a_tenant_never_sees_another_tenants_payments_or_reviews(
     make_settings: Callable[..., Settings], start_app: StartApp
 ) -> None:
-    client = await start_app(make_settings(api_keys=KEYS, challenge_at=0.0, friction_budget=0))
+    client = await start_app(tenanted(make_settings, challenge_at=0.0, friction_budget=0))
     first = await client.post("/v1/score", json=body(), headers=auth("acme"))
     assert (await first.json())["decision"] == "review"  # no budget: goes to a person
     # the same payment id at another tenant is another payment, not a 409
@@ -66,16 +74,18 @@ async def test_a_tenant_never_sees_another_tenants_payments_or_reviews(
     acme_reviews = await (await client.get("/v1/reviews", headers=auth("acme"))).json()
     globex_reviews = await (await client.get("/v1/reviews", headers=auth("globex"))).json()
     assert len(acme_reviews["items"]) == 1 and len(globex_reviews["items"]) == 1
-    acme_item = acme_reviews["items"][0]["id"]
-    assert acme_item != globex_reviews["items"][0]["id"]
-    peek = await client.get(f"/v1/reviews/{acme_item}", headers=auth("globex"))
-    assert peek.status == 404
-    steal = await client.post(
-        f"/v1/reviews/{acme_item}/resolve",
+    # each tenant's item is named after its own payment id: the same name, two items
+    assert acme_reviews["items"][0]["id"] == globex_reviews["items"][0]["id"] == "rev_pay_0001"
+    mine = await client.post(
+        "/v1/reviews/rev_pay_0001/resolve",
         json={"analyst": "mallory", "verdict": "released"},
         headers=auth("globex"),
     )
-    assert steal.status == 404
+    assert mine.status == 200  # globex resolved its own item...
+    acme_item = await (await client.get("/v1/reviews/rev_pay_0001", headers=auth("acme"))).json()
+    assert acme_item["review"]["status"] == "open"  # ...and acme's is untouched
+    acme_after = await (await client.get("/v1/payments/pay_0001", headers=auth("acme"))).json()
+    assert acme_after["verdict"] == "review"
     unknown = await client.get("/v1/payments/pay_9999", headers=auth("acme"))
     assert unknown.status == 404
 
@@ -83,9 +93,8 @@ async def test_a_tenant_never_sees_another_tenants_payments_or_reviews(
 async def test_each_tenant_has_its_own_rate_limit(
     make_settings: Callable[..., Settings], start_app: StartApp
 ) -> None:
-    client = await start_app(
-        make_settings(api_keys=KEYS, tenant_rate_per_second=1.0, tenant_burst=3)
-    )
+    # a refill every 100 s: however slow this machine is, the burst is all there is
+    client = await start_app(tenanted(make_settings, tenant_rate_per_second=0.01, tenant_burst=3))
     statuses = []
     for n in range(5):
         response = await client.post(

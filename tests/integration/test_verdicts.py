@@ -160,8 +160,6 @@ async def test_long_poll_sees_a_verdict_reached_elsewhere(
     record = await store.get_payment("pay_elsewhere")
     assert record is not None
     decided = record.status.model_copy(update={"verdict": "released"})
-    await store.commit(
-        Change(payment=("pay_elsewhere", record.model_copy(update={"status": decided})))
-    )
+    await store.commit(Change(payment=record.model_copy(update={"status": decided})))
     assert await asyncio.wait_for(waiting, 30) == "released"
     assert time.monotonic() - started < 15  # the store is re-read every second, not at 30 s

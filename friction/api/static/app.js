@@ -1,6 +1,11 @@
 // friction in-app reference page: listen for prompts, answer them, show the outcome.
 // Plain DOM, no framework, no network beyond this service. Text from the server is
 // only ever set with textContent (never innerHTML): a merchant name is not markup.
+//
+// Opened as /app/?customer=<id>#session=<token>: the customer session the bank's backend
+// minted (POST /v1/customers/{id}/sessions). The fragment never reaches a server or a
+// Referer; the page takes the token out of the address bar at once and sends it only as
+// an Authorization header (which EventSource cannot do, hence a fetch-read stream).
 "use strict";
 
 const WORDS = {
@@ -8,6 +13,7 @@ const WORDS = {
     title: "Payment check", yes: "Yes", no: "No", human: "Talk to a person",
     connecting: "Connecting…", idle: "No questions right now.", asking: "Please check this payment.",
     offline: "Connection lost, retrying…", noCustomer: "Open this page with ?customer=<id>.",
+    expired: "This session has ended. Please open the page again from your bank's app.",
     released: "Thank you. The payment can go ahead.",
     blocked: "Thank you for telling us. We have stopped this payment.",
     review: "Thank you. Our team will check this payment and may contact you.",
@@ -18,6 +24,7 @@ const WORDS = {
     title: "التحقق من الدفع", yes: "نعم", no: "لا", human: "التحدث إلى موظف",
     connecting: "جارٍ الاتصال…", idle: "لا توجد أسئلة الآن.", asking: "يرجى التحقق من هذه الدفعة.",
     offline: "انقطع الاتصال، نعيد المحاولة…", noCustomer: "افتح هذه الصفحة مع ?customer=<id>.",
+    expired: "انتهت هذه الجلسة. يرجى فتح الصفحة مرة أخرى من تطبيق البنك.",
     released: "شكراً لك. يمكن إتمام الدفعة.",
     blocked: "شكراً لإبلاغنا. أوقفنا هذه الدفعة.",
     review: "شكراً لك. سيتحقق فريقنا من هذه الدفعة وقد يتواصل معك.",
@@ -29,6 +36,7 @@ const WORDS = {
     connecting: "Connexion…", idle: "Aucune question pour le moment.",
     asking: "Merci de vérifier ce paiement.",
     offline: "Connexion perdue, nouvel essai…", noCustomer: "Ouvrez cette page avec ?customer=<id>.",
+    expired: "Cette session est terminée. Rouvrez la page depuis l'application de votre banque.",
     released: "Merci. Le paiement peut avoir lieu.",
     blocked: "Merci de nous avoir prévenus. Nous avons arrêté ce paiement.",
     review: "Merci. Notre équipe va vérifier ce paiement et pourra vous contacter.",
@@ -39,6 +47,7 @@ const WORDS = {
     title: "Comprobación de pago", yes: "Sí", no: "No", human: "Hablar con una persona",
     connecting: "Conectando…", idle: "No hay preguntas ahora.", asking: "Revise este pago, por favor.",
     offline: "Conexión perdida, reintentando…", noCustomer: "Abra esta página con ?customer=<id>.",
+    expired: "Esta sesión ha terminado. Vuelva a abrir la página desde la app de su banco.",
     released: "Gracias. El pago puede continuar.",
     blocked: "Gracias por avisarnos. Hemos detenido este pago.",
     review: "Gracias. Nuestro equipo revisará este pago y puede contactarle.",
@@ -49,6 +58,15 @@ const WORDS = {
 
 const $ = (id) => document.getElementById(id);
 const customer = new URLSearchParams(location.search).get("customer");
+const session = new URLSearchParams(location.hash.slice(1)).get("session");
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+let ended = false; // the session expired: stop listening, ask for a fresh page
+
+function headers(extra) {
+  const found = { ...extra };
+  if (session) found.Authorization = `Bearer ${session}`;
+  return found;
+}
 const answered = new Set(); // prompts already answered (token + text): each counts once
 const keyOf = (p) => `${p.token}\n${p.text}`;
 let current = null; // the prompt on screen
@@ -154,13 +172,17 @@ async function answer(choice) {
   try {
     response = await fetch(`/v1/dialogues/${encodeURIComponent(prompt.dialogue_id)}/answer`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
       body: JSON.stringify({ token: prompt.token, answer: choice }),
     });
   } catch (error) {
     answered.delete(keyOf(prompt));
     showError(words().failed);
     for (const button of $("prompt").querySelectorAll("button")) button.disabled = false;
+    return;
+  }
+  if (response.status === 401) {
+    endSession();
     return;
   }
   if (!response.ok) {
@@ -184,19 +206,65 @@ async function answer(choice) {
   await refresh();
 }
 
-async function refresh() {
-  const url = `/v1/customers/${encodeURIComponent(customer)}/prompts`;
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
-  if (response.ok) onPrompts(await response.json());
+function endSession() {
+  ended = true;
+  current = null;
+  show("prompt", false);
+  status(words().expired);
 }
 
-function listen() {
+async function refresh() {
   const url = `/v1/customers/${encodeURIComponent(customer)}/prompts`;
-  const source = new EventSource(url);
-  source.addEventListener("prompts", (event) => onPrompts(JSON.parse(event.data)));
-  source.addEventListener("open", () => { if (!current && $("result").hidden) status(words().idle); });
-  // EventSource reconnects by itself; say so meanwhile.
-  source.addEventListener("error", () => status(words().offline));
+  const response = await fetch(url, { headers: headers({ Accept: "application/json" }) });
+  if (response.status === 401) endSession();
+  else if (response.ok) onPrompts(await response.json());
+}
+
+// One server-sent event: "event: <name>" and "data: <json>" lines.
+function dispatch(block) {
+  let name = "message";
+  let data = "";
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) name = line.slice(6).trim();
+    else if (line.startsWith("data:")) data += line.slice(5).trim();
+  }
+  if (name === "prompts") onPrompts(JSON.parse(data));
+  else if (name === "expired") endSession();
+}
+
+// Read the stream until it ends; the caller reconnects (as EventSource would).
+async function stream() {
+  const url = `/v1/customers/${encodeURIComponent(customer)}/prompts`;
+  const response = await fetch(url, { headers: headers({ Accept: "text/event-stream" }) });
+  if (response.status === 401 || response.status === 403) {
+    endSession();
+    return;
+  }
+  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+  if (!current && $("result").hidden) status(words().idle);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      dispatch(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+    }
+  }
+}
+
+async function listen() {
+  while (!ended) {
+    try {
+      await stream();
+    } catch (error) {
+      status(words().offline);
+    }
+    if (!ended) await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
 }
 
 function main() {
