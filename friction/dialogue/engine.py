@@ -294,7 +294,7 @@ class DialogueEngine:
         if seen and await self._store.get_mark("inbound", seen, now.timestamp()):
             return ""  # a replayed webhook: already handled
         opted_out = await self._store.get_mark(OPT_OUT, phone, now.timestamp())
-        intent = parse_reply(body, opted_out=opted_out)
+        intent = parse_reply(body, opted_out=opted_out).intent
         marks = [Mark("inbound", seen, now.timestamp() + 2 * 86_400)] if seen else []
         if intent in {Intent.STOP, Intent.START}:
             return await self._opt(phone, intent, now, marks)
