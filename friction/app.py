@@ -30,12 +30,23 @@ from friction.dialogue.channels.sms_guard import SmsGuard, SmsLimits
 from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.flows import load_flows
 from friction.dialogue.hub import Hub
+from friction.dialogue.sms_replies import SmsReplies
 from friction.dialogue.wiring import EngineWiring
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
 from friction.events.outbox import OutboxRelay
 from friction.events.webhooks import VerdictWebhooks, check_callback_url
-from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, REVIEWS, SCORER, SETTINGS, STORE
+from friction.keys import (
+    ENGINE,
+    METRICS,
+    OPENAPI,
+    RELAY,
+    REPLIES,
+    REVIEWS,
+    SCORER,
+    SETTINGS,
+    STORE,
+)
 from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Quotas, Store
 from friction.privacy import sweep_forever
@@ -170,7 +181,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     flows = load_flows()
     engine = DialogueEngine(settings, store, channels, flows, wiring)
     app[REVIEWS] = ReviewDesk(store, wiring, flows)
-    wiring.contest = app[REVIEWS].contest
+    app[REPLIES] = SmsReplies(engine, store, app[REVIEWS].contest)
     app[STORE] = store
     app[RELAY] = relay
     app[ENGINE] = engine

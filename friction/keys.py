@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from friction.dialogue.engine import DialogueEngine
+from friction.dialogue.sms_replies import SmsReplies
 from friction.events.outbox import OutboxRelay
 from friction.metrics import Metrics
 from friction.ports import Store
@@ -21,4 +22,5 @@ RELAY = web.AppKey("relay", OutboxRelay)
 ENGINE = web.AppKey("engine", DialogueEngine)
 SCORER = web.AppKey("scorer", Scorer)
 REVIEWS = web.AppKey("reviews", ReviewDesk)
+REPLIES = web.AppKey("replies", SmsReplies)
 OPENAPI = web.AppKey("openapi", dict[str, Any])

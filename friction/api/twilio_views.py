@@ -19,7 +19,7 @@ from multidict import MultiDict
 from friction.dialogue.channels.console import mask_phone
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, verify
 from friction.errors import Forbidden
-from friction.keys import ENGINE, SETTINGS
+from friction.keys import ENGINE, REPLIES, SETTINGS
 
 log = logging.getLogger(__name__)
 MAX_SMS_BODY = 1600  # Twilio's own limit for one message
@@ -57,7 +57,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
     if not E164.fullmatch(phone) or len(body) > MAX_SMS_BODY or "\x00" in body:
         log.info("inbound sms from %s ignored: malformed", mask_phone(phone))
         return _twiml("")
-    reply = await request.app[ENGINE].reply(phone, body, message_id=sid or None)
+    reply = await request.app[REPLIES].reply(phone, body, message_id=sid or None)
     return _twiml(reply)
 
 

@@ -25,7 +25,7 @@ from friction.api.schemas import (
 from friction.api.sse import stream_prompts
 from friction.dialogue.channels.console import mask_phone
 from friction.errors import InvalidInput
-from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, SCORER, SETTINGS, STORE
+from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, REPLIES, SCORER, SETTINGS, STORE
 from friction.sessions import open_session as new_session
 from friction.tenancy import scoped
 
@@ -117,7 +117,7 @@ async def answer(request: web.Request) -> web.Response:
 async def console_reply(request: web.Request) -> web.Response:
     """POST /v1/dev/sms — simulate an SMS reply on the console channel (development only)."""
     body = await parse_body(request, ReplyIn)
-    reply = await request.app[ENGINE].reply(body.phone, body.body)
+    reply = await request.app[REPLIES].reply(body.phone, body.body)
     if reply:
         print(f"[sms → {mask_phone(body.phone)}] {reply}", flush=True)
     return web.json_response({"reply": reply})

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,12 +23,11 @@ from datetime import UTC, datetime, timedelta
 from friction.aio import cancelled, checkpoint
 from friction.api.schemas import Payment, PaymentStatus, PreferencesIn, Prompt
 from friction.dialogue import tokens
-from friction.dialogue.channels.console import mask_phone
 from friction.dialogue.conclusion import Ending, conclude
 from friction.dialogue.flows import Flow, advance, expire, start
 from friction.dialogue.hub import Hub
 from friction.dialogue.ladder import PHONE_CHANNELS, ladder_for
-from friction.dialogue.replies import Intent, parse_reply
+from friction.dialogue.replies import Intent
 from friction.dialogue.templates import render
 from friction.dialogue.wiring import EngineWiring
 from friction.dialogue.wording import as_str, dialogue_text
@@ -51,7 +51,6 @@ OPT_OUT = "sms_opt_out"
 SENT_RECORD_ATTEMPTS = 8
 CONFIRMED = "confirmed_fingerprint"
 TRUSTED = "trusted_counterparty"
-YEAR_S = 400 * 86_400.0
 _OUTCOME_OF_ANSWER = {"yes": "confirmed", "no": "denied", "human": "asked_human"}
 POLL_SECONDS = 1.0
 """Longest a long-poll goes without re-reading the store (another replica may decide)."""
@@ -86,7 +85,7 @@ class DialogueEngine:
     def hub(self) -> Hub:
         return self._wiring.hub
 
-    def _phone_ref(self, phone: str) -> str:
+    def phone_ref(self, phone: str) -> str:
         """What an opt-out is kept under: a keyed hash of the number. "STOP" must outlive an
         erasure of the customer (and hold for every tenant texting from our number), so it is
         kept, but it names nobody."""
@@ -99,7 +98,7 @@ class DialogueEngine:
         fingerprint = fingerprint_of(payment)
         marks = [(CONFIRMED, fingerprint), (TRUSTED, f"{customer}:{counterparty}")]
         if phone:
-            marks.append((OPT_OUT, self._phone_ref(phone)))
+            marks.append((OPT_OUT, self.phone_ref(phone)))
         preferences, live = await self._store.preferences_and_marks(
             customer, marks, _now().timestamp()
         )
@@ -142,6 +141,7 @@ class DialogueEngine:
             flow=state,
             params=params,
             ladder=ladder,
+            reference=new_reference(),
         )
         return self._asking(record, key, now, flow.steps[state.step].expires_after)
 
@@ -183,8 +183,9 @@ class DialogueEngine:
     # --- sending -------------------------------------------------------------
     async def deliver(self, dialogue: DialogueRecord) -> None:
         """Send the current prompt on the current rung; a failure climbs the ladder."""
+        dialogue, text = await self._addressed(dialogue)
         message = OutboundMessage(
-            dialogue.id, dialogue.customer_id, dialogue.phone, dialogue.locale, dialogue.text
+            dialogue.id, dialogue.customer_id, dialogue.phone, dialogue.locale, text
         )
         try:
             message_id = await self._channels[dialogue.channel].send(message)
@@ -201,16 +202,37 @@ class DialogueEngine:
                 await asyncio.sleep(min(2.0**attempt, 10.0))
         log.error("dialogue %s: sent but never recorded as sent", dialogue.id)
 
+    async def _addressed(self, dialogue: DialogueRecord) -> tuple[DialogueRecord, str]:
+        """The text to send: on a phone that other open dialogues share, with this one's
+        reference and how to answer with it (an SMS reply names no payment by itself), the
+        reference drawn anew if another open dialogue of that phone has it already."""
+        if dialogue.channel not in PHONE_CHANNELS or not dialogue.phone:
+            return dialogue, dialogue.text
+        others = [
+            d
+            for d in await self._store.open_dialogues_for_phone(dialogue.phone)
+            if d.id != dialogue.id and d.channel in PHONE_CHANNELS
+        ]
+        if not others:
+            return dialogue, dialogue.text
+        taken = {d.reference for d in others}
+        reference = dialogue.reference
+        while reference in taken or not reference:
+            reference = new_reference()
+        dialogue = dialogue.model_copy(update={"reference": reference})
+        hint = render("answer_with_reference", dialogue.locale, reference=reference).text
+        return dialogue, f"{dialogue.text}\n{hint}"
+
     async def _record_sent(self, dialogue: DialogueRecord, message_id: str) -> None:
         async with self._lock:
             current = await self._store.get_dialogue(dialogue.id)
             if current is None or not current.is_open or current.channel != dialogue.channel:
                 return
-            sent = current.model_copy(
-                update={"state": "sent", "message_ids": [*current.message_ids, message_id]}
-            )
+            ids = [*current.message_ids, message_id]
+            update = {"state": "sent", "message_ids": ids, "reference": dialogue.reference}
+            sent = current.model_copy(update=update)
             events: list[AnyEvent] = [self.event(sent, "sent", _now())]
-            await self._commit(Change(dialogue=sent, events=events))
+            await self.commit(Change(dialogue=sent, events=events))
 
     async def delivery_status(self, message_id: str, status: str) -> None:
         """A channel's delivery report (Twilio status callback): delivered or failed."""
@@ -226,7 +248,7 @@ class DialogueEngine:
                 if current is not None and current.state == "sent":
                     done = current.model_copy(update={"state": "delivered"})
                     events: list[AnyEvent] = [self.event(done, "delivered", _now())]
-                    await self._commit(Change(dialogue=done, events=events))
+                    await self.commit(Change(dialogue=done, events=events))
 
     async def delivery_failed(self, dialogue_id: str, channel: str) -> None:
         """Move to the next rung, or end in review if there is none."""
@@ -234,11 +256,11 @@ class DialogueEngine:
             dialogue = await self._store.get_dialogue(dialogue_id)
             if dialogue is None or not dialogue.is_open or dialogue.channel != channel:
                 return
-            moved = await self._climb(dialogue, _now(), "failed")
+            moved = await self.climb(dialogue, _now(), "failed")
             if moved is None:
-                await self._end(dialogue, "failed", _now())
+                await self.end(dialogue, "failed", _now())
 
-    async def _climb(
+    async def climb(
         self, dialogue: DialogueRecord, now: datetime, why: str
     ) -> DialogueRecord | None:
         """Ask on the next rung (persisted first, then sent); None if there is none."""
@@ -257,7 +279,7 @@ class DialogueEngine:
             self.event(dialogue, f"escalated_{why}", now),
             self.event(moved, "created", now),
         ]
-        await self._commit(Change(dialogue=moved, events=events))
+        await self.commit(Change(dialogue=moved, events=events))
         self._wiring.spawn(self.deliver(moved))
         return moved
 
@@ -299,58 +321,10 @@ class DialogueEngine:
             raise Forbidden("this session may not answer this question")
         now = _now()
         tokens.check(self._secret, token, dialogue.id, dialogue.customer_id, now.timestamp())
-        await self._turn(dialogue_id, Intent(answer), now, via="in_app")
+        await self.turn(dialogue_id, Intent(answer), now, via="in_app")
         return await self.status(dialogue.payment_id)
 
-    async def reply(self, phone: str, body: str, message_id: str | None = None) -> str:
-        """An SMS reply from ``phone``; returns the text to answer with ('' for none)."""
-        now = _now()
-        seen = _digest(message_id) if message_id else None
-        if seen and await self._store.get_mark("inbound", seen, now.timestamp()):
-            return ""  # a replayed webhook: already handled
-        opted_out = await self._store.get_mark(OPT_OUT, self._phone_ref(phone), now.timestamp())
-        intent = parse_reply(body, opted_out=opted_out)
-        marks = [Mark("inbound", seen, now.timestamp() + 2 * 86_400)] if seen else []
-        if intent in {Intent.STOP, Intent.START}:
-            return await self._opt(phone, intent, now, marks)
-        dialogue = self._open_for_phone(await self._store.open_dialogues(), phone, now)
-        if dialogue is None and intent is Intent.HUMAN and self._wiring.contest is not None:
-            return await self._wiring.contest(phone, now, marks)  # GDPR Art. 22: see review
-        if dialogue is None:
-            log.info("sms from %s ignored: no open dialogue", mask_phone(phone))
-            if marks:
-                await self._commit(Change(marks=marks))
-            return render("help", None).text if intent is Intent.HELP else ""
-        return await self._turn(dialogue.id, intent, now, via=dialogue.channel, marks=marks)
-
-    @staticmethod
-    def _open_for_phone(
-        dialogues: list[DialogueRecord], phone: str, now: datetime
-    ) -> DialogueRecord | None:
-        mine = [
-            d
-            for d in dialogues
-            if d.phone == phone and d.channel in PHONE_CHANNELS and d.expires_at > now
-        ]
-        return max(mine, key=lambda d: d.created_at) if mine else None
-
-    async def _opt(self, phone: str, intent: Intent, now: datetime, marks: list[Mark]) -> str:
-        """STOP: no more SMS, open SMS dialogues climb the ladder (never approve). START: back."""
-        until = now.timestamp() + (YEAR_S if intent is Intent.STOP else 0.0)
-        await self._commit(Change(marks=[*marks, Mark(OPT_OUT, self._phone_ref(phone), until)]))
-        if intent is Intent.START:
-            return render("opted_in", None).text
-        for dialogue in await self._store.open_dialogues():
-            if dialogue.phone == phone and dialogue.channel in PHONE_CHANNELS:
-                async with self._lock:
-                    current = await self._store.get_dialogue(dialogue.id)
-                    if current is None or not current.is_open:
-                        continue
-                    if await self._climb(current, now, "opted_out") is None:
-                        await self._end(current, "opted_out", now)
-        return render("opted_out", None).text
-
-    async def _turn(
+    async def turn(
         self,
         dialogue_id: str,
         intent: Intent,
@@ -380,16 +354,16 @@ class DialogueEngine:
             if step.outcome is not None and step.outcome != "expired":
                 ending: Ending = "opted_out" if step.outcome == "opted_out" else step.outcome
                 # the closing line stays on the record: the review transcript shows it
-                await self._end(moved.model_copy(update={"text": text}), ending, now, marks or [])
+                await self.end(moved.model_copy(update={"text": text}), ending, now, marks or [])
                 return text
             waiting = self._asking(moved, step.prompt, now, step.expires_after)
             state = "reasked" if intent is Intent.UNCLEAR else "answered_step"
             event = self.event(waiting, state, now, via)
-            await self._commit(Change(dialogue=waiting, events=[event], marks=marks or []))
+            await self.commit(Change(dialogue=waiting, events=[event], marks=marks or []))
             self._wiring.hub.customer_changed(dialogue.customer_id)
             return text
 
-    async def _end(
+    async def end(
         self,
         dialogue: DialogueRecord,
         ending: Ending,
@@ -422,7 +396,7 @@ class DialogueEngine:
             self._wiring.metrics.time_to_answer.labels(via, language).observe(waited)
             outcome = _OUTCOME_OF_ANSWER.get(ended.answer or "", "unclear")
             self._wiring.metrics.dialogues.labels(outcome, via, language).inc()
-        await self._commit(change)
+        await self.commit(change)
         self._wiring.announce(payment, status)
 
     # --- timers --------------------------------------------------------------
@@ -442,10 +416,10 @@ class DialogueEngine:
 
     async def _timeout(self, dialogue: DialogueRecord, now: datetime) -> int:
         if dialogue.expires_at > now:
-            return 0 if await self._climb(dialogue, now, "no_answer") is None else 1
+            return 0 if await self.climb(dialogue, now, "no_answer") is None else 1
         step = expire(self._flows[dialogue.flow.flow], dialogue.flow)
         ending: Ending = "expired" if step.outcome in (None, "expired") else step.outcome
-        await self._end(dialogue.model_copy(update={"flow": step.state}), ending, now)
+        await self.end(dialogue.model_copy(update={"flow": step.state}), ending, now)
         return 1
 
     async def run_timers(self) -> None:
@@ -481,7 +455,7 @@ class DialogueEngine:
     async def set_preferences(self, customer_id: str, given: PreferencesIn) -> Preferences:
         """Store a customer's channel order and language (used from the next challenge on)."""
         preferences = Preferences(channels=list(given.channels), locale=given.locale)
-        await self._commit(Change(preferences=(customer_id, preferences)))
+        await self.commit(Change(preferences=(customer_id, preferences)))
         return preferences
 
     async def record_label(
@@ -492,10 +466,10 @@ class DialogueEngine:
             payment = await self._store.get_payment(payment_id)
             if payment is None:
                 raise NotFound(f"no payment {payment_id}; score it first")
-            await self._commit(label_change(payment, label, source, _now()))
+            await self.commit(label_change(payment, label, source, _now()))
             return payment.status
 
-    async def _commit(self, change: Change) -> None:
+    async def commit(self, change: Change) -> None:
         await self._store.commit(change)
         self._wiring.on_commit()
 
@@ -523,9 +497,9 @@ def fingerprint_of(payment: Payment) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def _digest(message_id: str) -> str:
-    """What is kept of an inbound MessageSid to spot replays: a hash, never the outside text."""
-    return hashlib.sha256(message_id.encode()).hexdigest()[:32]
+def new_reference() -> str:
+    """Four random digits that name a dialogue in an SMS (``answer_with_reference``)."""
+    return f"{secrets.randbelow(10_000):04d}"
 
 
 def _now() -> datetime:

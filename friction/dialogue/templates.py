@@ -50,7 +50,9 @@ __all__ = [
 Direction = Literal["ltr", "rtl"]
 TEMPLATES_DIR: Final = Path(__file__).with_name("templates")
 FALLBACK_LANGUAGE: Final = "en"
-PLACEHOLDERS: Final = frozenset({"amount", "merchant", "payee", "card", "account", "reason"})
+PLACEHOLDERS: Final = frozenset(
+    {"amount", "merchant", "payee", "card", "account", "reason", "reference"}
+)
 MAX_NAME_CHARS: Final = 30
 """Merchant and payee names are cut here: they are the one part of an SMS we do not write."""
 
@@ -169,6 +171,7 @@ class Catalog:
         payee: str | None = None,
         last4: str | None = None,
         reason: str | None = None,
+        reference: str | None = None,
     ) -> Rendered:
         """The message ``key`` for ``locale``; raises TemplateError if a needed value is missing."""
         if key not in self._fields:
@@ -181,6 +184,7 @@ class Catalog:
             "payee": payee,
             "last4": last4,
             "reason": reason,
+            "reference": reference,
         }
         values = {name: _value(pack, name, given, key) for name in self._fields[key]}
         text = pack.messages[key].format_map(values)
@@ -201,6 +205,11 @@ def _value(pack: LanguagePack, name: str, given: dict[str, Any], key: str) -> st
     if name == "reason":
         code = str(given["reason"] or "default").lower()
         return pack.reasons.get(code, pack.reasons["default"])
+    if name == "reference":  # four digits, in the digits the language writes
+        code = given["reference"]
+        if not isinstance(code, str) or not re.fullmatch(r"\d{4}", code):
+            raise TemplateError(f"{key!r} needs a 4-digit reference", fields=["reference"])
+        return code.translate(_digit_table(pack))
     raw = given[name]
     if not isinstance(raw, str):
         raise TemplateError(f"{key!r} needs {name}", fields=[name])
@@ -367,6 +376,7 @@ def render(
     payee: str | None = None,
     last4: str | None = None,
     reason: str | None = None,
+    reference: str | None = None,
 ) -> Rendered:
     """Render ``key`` for ``locale`` from the packaged templates (see :meth:`Catalog.render`)."""
     return default_catalog().render(
@@ -378,6 +388,7 @@ def render(
         payee=payee,
         last4=last4,
         reason=reason,
+        reference=reference,
     )
 
 

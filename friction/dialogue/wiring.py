@@ -7,21 +7,17 @@ relay, wake long-polls and in-app streams, queue the gateway webhook.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Callable
 
 from friction.api.schemas import PaymentStatus
 from friction.dialogue.hub import Hub
 from friction.events.webhooks import VerdictWebhooks
 from friction.metrics import Metrics
-from friction.records import Mark, PaymentRecord
-
-Contest = Callable[[str, datetime, list[Mark]], Awaitable[str]]
-"""``(phone, now, marks) -> reply text``: a customer asks for a person outside a dialogue."""
+from friction.records import PaymentRecord
 
 
 class EngineWiring:
-    """Metrics, the outbox relay, push hub, webhooks, background tasks and the contest path."""
+    """Metrics, the outbox relay, push hub, webhooks and background tasks."""
 
     def __init__(
         self,
@@ -36,8 +32,6 @@ class EngineWiring:
         self.spawn = spawn
         self.hub = hub or Hub()
         self.webhooks = webhooks
-        self.contest: Contest | None = None
-        """Set by the composition root once the review desk exists (it needs this wiring)."""
 
     def announce(self, payment: PaymentRecord, status: PaymentStatus) -> None:
         """A verdict was stored: wake waiters and tell the gateway."""

@@ -34,6 +34,7 @@ PARAMS: dict[str, Any] = {
     "payee": "Jane Smith",
     "last4": "4242",
     "reason": "new_merchant",
+    "reference": "4821",
 }
 WORST: dict[str, Any] = {
     **PARAMS,
@@ -266,9 +267,9 @@ def test_help_text_words_parse_as_advertised(language: str) -> None:
     help_text = render("help", language).text
     for word, intent in REPLY_WORDS[language].items():
         assert word in help_text
-        assert parse_reply(word) == intent
+        assert parse_reply(word).intent == intent
     assert "START" in render("opted_out", language).text
-    assert parse_reply("START") == Intent.START
+    assert parse_reply("START").intent == Intent.START
 
 
 # --- validation at load ------------------------------------------------------------
