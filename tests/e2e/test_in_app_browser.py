@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from friction.settings import Settings
-from tests.conftest import Client
+from tests.conftest import PRODUCTION_SECRETS, Client
 from tests.dialogues import StartApp, challenge, label_events, payment, settled, transfer
 
 if TYPE_CHECKING:
@@ -166,3 +166,45 @@ async def test_talk_to_a_person_sends_to_review(
     assert errors == []
     await client.close()
     assert label_events(in_app.data_dir, "pay_web_human") == []  # a person decides
+
+
+async def test_with_tenants_the_page_answers_with_the_customers_session_only(
+    make_settings: Callable[..., Settings], start_app: StartApp, browser: Browser
+) -> None:
+    keys = {"acme": "key-acme-0123456789", "globex": "key-globex-9876543210"}
+    settings = make_settings(
+        api_keys=keys, challenge_at=0.0, default_channels=["in_app"], **PRODUCTION_SECRETS
+    )
+    client = await start_app(settings)
+    for tenant, amount in (("acme", 42000), ("globex", 1200)):  # same ids at both tenants
+        scored = await client.post(
+            "/v1/score",
+            json=payment("pay_web_t", amount={"value": amount, "currency": "EUR"}),
+            headers={"Authorization": f"Bearer {keys[tenant]}"},
+        )
+        assert (await scored.json())["decision"] == "challenge"
+
+    # no session: the page says so and shows nothing
+    page, errors = await open_page(browser, client, "cus_42")
+    await page.locator("#status").get_by_text("This session has ended").wait_for()
+    assert await page.locator("#prompt").is_hidden()
+
+    made = await client.post(
+        "/v1/customers/cus_42/sessions", headers={"Authorization": f"Bearer {keys['acme']}"}
+    )
+    token = (await made.json())["token"]
+    page, errors = await open_page(browser, client, f"cus_42#session={token}")
+    text = await question(page, "ACME Electronics")
+    assert "420.00" in text  # acme's payment, not globex's EUR 12.00
+    assert token not in page.url  # the token left the address bar at once
+    await page.locator("#yes").click()
+    await page.locator("#result[data-verdict='released']").wait_for(state="visible")
+    acme = await client.get(
+        "/v1/payments/pay_web_t", headers={"Authorization": f"Bearer {keys['acme']}"}
+    )
+    globex = await client.get(
+        "/v1/payments/pay_web_t", headers={"Authorization": f"Bearer {keys['globex']}"}
+    )
+    assert (await acme.json())["verdict"] == "released"
+    assert (await globex.json())["verdict"] == "pending"
+    assert [e for e in errors if "401" not in e] == []
