@@ -23,6 +23,7 @@ from friction.api.middleware import (
 )
 from friction.api.openapi import build_openapi
 from friction.api.sse import setup_streams
+from friction.dialogue.app_prompts import AppPrompts
 from friction.dialogue.channels.console import ConsoleChannel
 from friction.dialogue.channels.in_app import InAppChannel
 from friction.dialogue.channels.sms import TwilioSmsChannel
@@ -30,6 +31,7 @@ from friction.dialogue.channels.sms_guard import SmsGuard, SmsLimits
 from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.flows import load_flows
 from friction.dialogue.hub import Hub
+from friction.dialogue.reach import Reach
 from friction.dialogue.sms_replies import SmsReplies
 from friction.dialogue.wiring import EngineWiring
 from friction.events.file_bus import FileBus
@@ -40,6 +42,7 @@ from friction.keys import (
     ENGINE,
     METRICS,
     OPENAPI,
+    PROMPTS,
     RELAY,
     REPLIES,
     REVIEWS,
@@ -180,13 +183,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     wiring = EngineWiring(app[METRICS], relay.wake, spawn, hub, webhooks)
     flows = load_flows()
     engine = DialogueEngine(settings, store, channels, flows, wiring)
+    reach = Reach(settings, store, channels)
     app[REVIEWS] = ReviewDesk(store, wiring, flows)
-    app[REPLIES] = SmsReplies(engine, store, app[REVIEWS].contest)
+    app[REPLIES] = SmsReplies(engine, store, reach, app[REVIEWS].contest)
+    app[PROMPTS] = AppPrompts(engine, store, settings.token_secret.get_secret_value().encode())
     app[STORE] = store
     app[RELAY] = relay
     app[ENGINE] = engine
     spill = SpillJournal(settings.data_dir / "spill.jsonl")
-    scorer = Scorer(settings, store, slot, engine, app[METRICS], relay.wake, spawn, spill)
+    scorer = Scorer(settings, store, slot, engine, reach, app[METRICS], relay.wake, spawn, spill)
     app[SCORER] = scorer
     spawn(relay.run())
     spawn(engine.run_timers())

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from friction.dialogue.app_prompts import AppPrompts
 from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.sms_replies import SmsReplies
 from friction.events.outbox import OutboxRelay
@@ -23,4 +24,5 @@ ENGINE = web.AppKey("engine", DialogueEngine)
 SCORER = web.AppKey("scorer", Scorer)
 REVIEWS = web.AppKey("reviews", ReviewDesk)
 REPLIES = web.AppKey("replies", SmsReplies)
+PROMPTS = web.AppKey("prompts", AppPrompts)
 OPENAPI = web.AppKey("openapi", dict[str, Any])

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from friction.api.auth import SESSION_TOKEN
-from friction.dialogue.engine import DialogueEngine
-from friction.keys import SETTINGS, STORE
+from friction.dialogue.app_prompts import AppPrompts
+from friction.keys import ENGINE, SETTINGS, STORE
 from friction.sessions import find_session
 
 
@@ -55,7 +55,7 @@ def setup_streams(app: web.Application) -> None:
 
 
 async def stream_prompts(
-    request: web.Request, engine: DialogueEngine, customer_id: str
+    request: web.Request, prompts: AppPrompts, customer_id: str
 ) -> web.StreamResponse:
     """Send the open prompts now and whenever they change; comment lines keep it alive."""
     response = web.StreamResponse(
@@ -69,7 +69,8 @@ async def stream_prompts(
     streams = request.app[STREAMS]
     refresh = request.app[SETTINGS].prompt_refresh_seconds
     token = request.get(SESSION_TOKEN)
-    changed = engine.hub.listen_customer(customer_id)
+    hub = request.app[ENGINE].hub
+    changed = hub.listen_customer(customer_id)
     streams.open.add(changed)
     sent = None
     try:
@@ -78,7 +79,7 @@ async def stream_prompts(
             if token and not await find_session(request.app[STORE], token, datetime.now(UTC)):
                 await response.write(b"event: expired\ndata: {}\n\n")
                 break
-            found = await engine.prompts_for(customer_id)
+            found = await prompts.prompts_for(customer_id)
             data = "[" + ",".join(p.model_dump_json() for p in found) + "]"
             if data != sent:
                 await response.write(f"event: prompts\ndata: {data}\n\n".encode())
@@ -91,5 +92,5 @@ async def stream_prompts(
         pass  # the app went away; nothing to clean but the listener
     finally:
         streams.open.discard(changed)
-        engine.hub.forget_customer(customer_id, changed)
+        hub.forget_customer(customer_id, changed)
     return response

@@ -25,7 +25,17 @@ from friction.api.schemas import (
 from friction.api.sse import stream_prompts
 from friction.dialogue.channels.console import mask_phone
 from friction.errors import InvalidInput
-from friction.keys import ENGINE, METRICS, OPENAPI, RELAY, REPLIES, SCORER, SETTINGS, STORE
+from friction.keys import (
+    ENGINE,
+    METRICS,
+    OPENAPI,
+    PROMPTS,
+    RELAY,
+    REPLIES,
+    SCORER,
+    SETTINGS,
+    STORE,
+)
 from friction.sessions import open_session as new_session
 from friction.tenancy import scoped
 
@@ -84,11 +94,11 @@ async def open_session(request: web.Request) -> web.Response:
 
 async def prompts(request: web.Request) -> web.StreamResponse:
     """GET /v1/customers/{id}/prompts — open questions; a live stream for text/event-stream."""
-    engine = request.app[ENGINE]
+    prompts = request.app[PROMPTS]
     customer = customer_of_request(request, request.match_info["customer_id"])
     if "text/event-stream" in request.headers.get("Accept", ""):
-        return await stream_prompts(request, engine, customer)
-    found = await engine.prompts_for(customer)
+        return await stream_prompts(request, prompts, customer)
+    found = await prompts.prompts_for(customer)
     text = "[" + ",".join(p.model_dump_json() for p in found) + "]"
     return web.Response(text=text, content_type="application/json")
 
@@ -105,7 +115,7 @@ async def answer(request: web.Request) -> web.Response:
     """POST /v1/dialogues/{id}/answer — the customer's in-app answer."""
     body = await parse_body(request, AnswerIn)
     session = session_of_request(request)
-    status = await request.app[ENGINE].answer(
+    status = await request.app[PROMPTS].answer(
         request.match_info["dialogue_id"],
         body.token,
         body.answer,

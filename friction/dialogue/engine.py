@@ -11,27 +11,22 @@ answers racing for one dialogue cannot both count.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
-import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from friction.aio import cancelled, checkpoint
-from friction.api.schemas import Payment, PaymentStatus, PreferencesIn, Prompt
-from friction.dialogue import tokens
+from friction.api.schemas import Payment, PaymentStatus, PreferencesIn
 from friction.dialogue.conclusion import Ending, conclude
 from friction.dialogue.flows import Flow, advance, expire, start
 from friction.dialogue.hub import Hub
-from friction.dialogue.ladder import PHONE_CHANNELS, ladder_for
+from friction.dialogue.reach import confirmations
+from friction.dialogue.references import addressed, new_reference
 from friction.dialogue.replies import Intent
-from friction.dialogue.templates import render
 from friction.dialogue.wiring import EngineWiring
-from friction.dialogue.wording import as_str, dialogue_text
-from friction.errors import ChannelError, Conflict, Forbidden, Gone, NotFound, StoreUnavailable
+from friction.dialogue.wording import dialogue_text
+from friction.errors import ChannelError, Conflict, Gone, NotFound, StoreUnavailable
 from friction.events.schemas import DialogueEvent, LabelSource, LabelValue
 from friction.labels import label_change
 from friction.ports import Channel, OutboundMessage, Store
@@ -44,13 +39,9 @@ from friction.records import (
 )
 from friction.review.intake import on_ending
 from friction.settings import Settings
-from friction.tenancy import local_id
 
 log = logging.getLogger(__name__)
-OPT_OUT = "sms_opt_out"
 SENT_RECORD_ATTEMPTS = 8
-CONFIRMED = "confirmed_fingerprint"
-TRUSTED = "trusted_counterparty"
 _OUTCOME_OF_ANSWER = {"yes": "confirmed", "no": "denied", "human": "asked_human"}
 POLL_SECONDS = 1.0
 """Longest a long-poll goes without re-reading the store (another replica may decide)."""
@@ -72,8 +63,6 @@ class DialogueEngine:
         self._channels = channels
         self._flows = flows
         self._wiring = wiring
-        self._secret = settings.token_secret.get_secret_value().encode()
-        self._pseudonyms = settings.pseudonym_secret.get_secret_value().encode()
         self._lock = asyncio.Lock()
 
     @property
@@ -85,28 +74,7 @@ class DialogueEngine:
     def hub(self) -> Hub:
         return self._wiring.hub
 
-    def phone_ref(self, phone: str) -> str:
-        """What an opt-out is kept under: a keyed hash of the number. "STOP" must outlive an
-        erasure of the customer (and hold for every tenant texting from our number), so it is
-        kept, but it names nobody."""
-        return hmac.new(self._pseudonyms, phone.encode(), hashlib.sha256).hexdigest()[:32]
-
     # --- opening -------------------------------------------------------------
-    async def context(self, payment: Payment, counterparty: str) -> PaymentContext:
-        """What the dialogue side knows that the policy needs: reachability, confirmations."""
-        customer, phone = payment.customer.id, payment.customer.phone
-        fingerprint = fingerprint_of(payment)
-        marks = [(CONFIRMED, fingerprint), (TRUSTED, f"{customer}:{counterparty}")]
-        if phone:
-            marks.append((OPT_OUT, self.phone_ref(phone)))
-        preferences, live = await self._store.preferences_and_marks(
-            customer, marks, _now().timestamp()
-        )
-        ladder = ladder_for(self._settings.default_channels, self._channels, phone, preferences)
-        if phone and live[2]:  # opted out of texts and calls: only other channels may ask
-            ladder = [c for c in ladder if c not in PHONE_CHANNELS]
-        return PaymentContext(ladder, fingerprint, confirmed_retry=live[0], trusted=live[1])
-
     def create(
         self,
         payment: Payment,
@@ -183,7 +151,7 @@ class DialogueEngine:
     # --- sending -------------------------------------------------------------
     async def deliver(self, dialogue: DialogueRecord) -> None:
         """Send the current prompt on the current rung; a failure climbs the ladder."""
-        dialogue, text = await self._addressed(dialogue)
+        dialogue, text = await addressed(self._store, dialogue)
         message = OutboundMessage(
             dialogue.id, dialogue.customer_id, dialogue.phone, dialogue.locale, text
         )
@@ -201,27 +169,6 @@ class DialogueEngine:
                 log.warning("dialogue %s sent; store down, recording later", dialogue.id)
                 await asyncio.sleep(min(2.0**attempt, 10.0))
         log.error("dialogue %s: sent but never recorded as sent", dialogue.id)
-
-    async def _addressed(self, dialogue: DialogueRecord) -> tuple[DialogueRecord, str]:
-        """The text to send: on a phone that other open dialogues share, with this one's
-        reference and how to answer with it (an SMS reply names no payment by itself), the
-        reference drawn anew if another open dialogue of that phone has it already."""
-        if dialogue.channel not in PHONE_CHANNELS or not dialogue.phone:
-            return dialogue, dialogue.text
-        others = [
-            d
-            for d in await self._store.open_dialogues_for_phone(dialogue.phone)
-            if d.id != dialogue.id and d.channel in PHONE_CHANNELS
-        ]
-        if not others:
-            return dialogue, dialogue.text
-        taken = {d.reference for d in others}
-        reference = dialogue.reference
-        while reference in taken or not reference:
-            reference = new_reference()
-        dialogue = dialogue.model_copy(update={"reference": reference})
-        hint = render("answer_with_reference", dialogue.locale, reference=reference).text
-        return dialogue, f"{dialogue.text}\n{hint}"
 
     async def _record_sent(self, dialogue: DialogueRecord, message_id: str) -> None:
         async with self._lock:
@@ -284,46 +231,6 @@ class DialogueEngine:
         return moved
 
     # --- answers -------------------------------------------------------------
-    def prompt(self, dialogue: DialogueRecord) -> Prompt:
-        """The in-app view of an open dialogue, with a fresh answer token."""
-        expires_ts = int(dialogue.expires_at.timestamp())
-        rtl = dialogue.locale[:2] in {"ar", "he", "fa", "ur"}
-        return Prompt(
-            dialogue_id=dialogue.id,
-            payment_id=local_id(dialogue.payment_id),
-            text=dialogue.text,
-            locale=dialogue.locale,
-            direction="rtl" if rtl else "ltr",
-            expires_at=dialogue.expires_at,
-            token=tokens.mint(self._secret, dialogue.id, dialogue.customer_id, expires_ts),
-            names=[
-                name
-                for name in (as_str(dialogue.params.get(k)) for k in ("merchant", "payee"))
-                if name and name in dialogue.text
-            ],
-        )
-
-    async def prompts_for(self, customer_id: str) -> list[Prompt]:
-        """Open prompts of one customer (scoped id), newest first."""
-        now = _now()
-        mine = [d for d in await self._store.open_dialogues_of(customer_id) if d.expires_at > now]
-        return [self.prompt(d) for d in sorted(mine, key=lambda d: d.created_at, reverse=True)]
-
-    async def answer(
-        self, dialogue_id: str, token: str, answer: str, session_customer: str | None
-    ) -> PaymentStatus:
-        """An in-app answer: only by the dialogue's own customer's session (when one is
-        required) and with the prompt's token; counted once."""
-        dialogue = await self._store.get_dialogue(dialogue_id)
-        if dialogue is None:
-            raise NotFound(f"no dialogue {dialogue_id}")
-        if session_customer is not None and session_customer != dialogue.customer_id:
-            raise Forbidden("this session may not answer this question")
-        now = _now()
-        tokens.check(self._secret, token, dialogue.id, dialogue.customer_id, now.timestamp())
-        await self.turn(dialogue_id, Intent(answer), now, via="in_app")
-        return await self.status(dialogue.payment_id)
-
     async def turn(
         self,
         dialogue_id: str,
@@ -378,13 +285,8 @@ class DialogueEngine:
         change.marks.extend(marks or [])
         on_ending(change, dialogue, ending, now, self._settings)  # a person, or contestable
         if ending == "released":
-            until = now.timestamp() + self._settings.confirm_retry_seconds
-            change.marks.append(Mark(CONFIRMED, payment.fingerprint, until))
-            trusted_until = now.timestamp() + self._settings.trusted_days * 86_400
             counterparty = str(dialogue.params.get("counterparty") or payment.merchant_id)
-            change.marks.append(
-                Mark(TRUSTED, f"{payment.customer_id}:{counterparty}", trusted_until)
-            )
+            change.marks.extend(confirmations(self._settings, payment, counterparty, now))
         ended = change.dialogue
         assert ended is not None  # conclude always ends the dialogue
         via = ended.answered_via if ended.state == "answered" else None
@@ -472,34 +374,6 @@ class DialogueEngine:
     async def commit(self, change: Change) -> None:
         await self._store.commit(change)
         self._wiring.on_commit()
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentContext:
-    """Per payment: the channel ladder, and whether a confirmation already covers it."""
-
-    ladder: list[str]
-    fingerprint: str
-    confirmed_retry: bool
-    trusted: bool
-
-
-def fingerprint_of(payment: Payment) -> str:
-    """Same customer, instrument, amount and counterparty: the same payment retried."""
-    parts = (
-        payment.customer.id,
-        payment.instrument.token,
-        str(payment.amount.value),
-        payment.amount.currency,
-        payment.merchant.id,
-        payment.payee.id if payment.payee else "",
-    )
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def new_reference() -> str:
-    """Four random digits that name a dialogue in an SMS (``answer_with_reference``)."""
-    return f"{secrets.randbelow(10_000):04d}"
 
 
 def _now() -> datetime:

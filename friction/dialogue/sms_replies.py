@@ -19,13 +19,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from friction.dialogue.channels.console import mask_phone
-from friction.dialogue.engine import OPT_OUT, DialogueEngine
+from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.ladder import PHONE_CHANNELS
+from friction.dialogue.reach import OPT_OUT, Reach
+from friction.dialogue.references import answered, which
 from friction.dialogue.replies import Intent, Reply, parse_reply
 from friction.dialogue.templates import render
-from friction.dialogue.wording import as_int, as_str
 from friction.ports import RecordStore
-from friction.records import Change, DialogueRecord, Mark
+from friction.records import Change, Mark
 
 log = logging.getLogger(__name__)
 YEAR_S = 400 * 86_400.0
@@ -39,10 +40,15 @@ class SmsReplies:
     for "HUMAN" outside any)."""
 
     def __init__(
-        self, engine: DialogueEngine, store: RecordStore, contest: Contest | None = None
+        self,
+        engine: DialogueEngine,
+        store: RecordStore,
+        reach: Reach,
+        contest: Contest | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
+        self._reach = reach
         self._contest = contest
 
     async def reply(self, phone: str, body: str, message_id: str | None = None) -> str:
@@ -51,7 +57,7 @@ class SmsReplies:
         seen = _digest(message_id) if message_id else None
         if seen and await self._store.get_mark("inbound", seen, now.timestamp()):
             return ""  # a replayed webhook: already handled
-        ref = self._engine.phone_ref(phone)
+        ref = self._reach.phone_ref(phone)
         parsed = parse_reply(
             body, opted_out=await self._store.get_mark(OPT_OUT, ref, now.timestamp())
         )
@@ -65,11 +71,11 @@ class SmsReplies:
         ]
         if not waiting:
             return await self._unasked(phone, parsed, now, marks)
-        target = _answered(waiting, parsed)
+        target = answered(waiting, parsed)
         if target is None:  # a bare answer to several questions, or an unknown reference
             if marks:
                 await self._engine.commit(Change(marks=marks))
-            return _which(waiting)
+            return which(waiting)
         return await self._engine.turn(
             target.id, parsed.intent, now, via=target.channel, marks=marks
         )
@@ -86,7 +92,7 @@ class SmsReplies:
     async def _opt(self, phone: str, intent: Intent, now: datetime, marks: list[Mark]) -> str:
         """STOP: no more SMS, open SMS dialogues climb the ladder (never approve). START: back."""
         until = now.timestamp() + (YEAR_S if intent is Intent.STOP else 0.0)
-        opt_out = Mark(OPT_OUT, self._engine.phone_ref(phone), until)
+        opt_out = Mark(OPT_OUT, self._reach.phone_ref(phone), until)
         await self._engine.commit(Change(marks=[*marks, opt_out]))
         if intent is Intent.START:
             return render("opted_in", None).text
@@ -99,36 +105,6 @@ class SmsReplies:
                     if await self._engine.climb(current, now, "opted_out") is None:
                         await self._engine.end(current, "opted_out", now)
         return render("opted_out", None).text
-
-
-def _answered(waiting: list[DialogueRecord], parsed: Reply) -> DialogueRecord | None:
-    """The one question this reply answers, or None when it does not say which."""
-    if parsed.reference is not None:
-        named = [d for d in waiting if d.reference == parsed.reference]
-        return named[0] if len(named) == 1 else None
-    if len(waiting) == 1 or parsed.intent is Intent.HELP:
-        return max(waiting, key=lambda d: d.created_at)  # help never decides anything
-    return None
-
-
-def _which(waiting: list[DialogueRecord]) -> str:
-    """The open payments of this phone with their references, oldest first."""
-    ordered = sorted(waiting, key=lambda d: d.created_at)
-    locale = ordered[-1].locale
-    lines = [render("which_payment", locale).text]
-    for dialogue in ordered:
-        p = dialogue.params
-        lines.append(
-            render(
-                "which_payment_item",
-                locale,
-                amount_minor=as_int(p.get("amount_minor")),
-                currency=as_str(p.get("currency")),
-                merchant=as_str(p.get("payee")) or as_str(p.get("merchant")),
-                reference=dialogue.reference,
-            ).text
-        )
-    return "\n".join(lines)
 
 
 def _digest(message_id: str) -> str:

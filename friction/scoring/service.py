@@ -29,6 +29,7 @@ from friction.api.schemas import (
     Verdict,
 )
 from friction.dialogue.engine import DialogueEngine
+from friction.dialogue.reach import Reach
 from friction.errors import Conflict, InProgress, StoreUnavailable
 from friction.events.schemas import DecisionEvent
 from friction.metrics import Metrics
@@ -103,6 +104,7 @@ class Scorer:
         store: Store,
         slot: ModelSlot,
         engine: DialogueEngine,
+        reach: Reach,
         metrics: Metrics,
         on_commit: Callable[[], None],
         spawn: Spawn,
@@ -112,6 +114,7 @@ class Scorer:
         self._store = store
         self._slot = slot
         self._engine = engine
+        self._reach = reach
         self._metrics = metrics
         self._on_commit = on_commit
         self._spawn = spawn
@@ -192,7 +195,7 @@ class Scorer:
             return await self._twins_decision(key, payment.payment_id)
         vector = observation.features
         score, why = explain(self._slot.model, vector, low_risk_below=self._settings.challenge_at)
-        context = await self._engine.context(payment, facts.counterparty_id)
+        context = await self._reach.context(payment, facts.counterparty_id)
         channel = context.ladder[0] if context.ladder else None
         given = PolicyInput(
             score,

@@ -9,7 +9,7 @@ the review verdict. The pseudonym is an HMAC of the customer id, so the same
 customer always gets the same one (labels of one person stay linked) but it
 cannot be turned back into the id without the key. An SMS opt-out stays: honouring
 "STOP" outlives the account, and it is kept under a keyed hash of the number, not the
-number (``dialogue.engine.phone_ref``), so it names nobody.
+number (``dialogue.reach.Reach.phone_ref``), so it names nobody.
 """
 
 from __future__ import annotations
