@@ -326,10 +326,18 @@ class DialogueEngine:
 
     async def run_timers(self) -> None:
         """Tick forever (resumes after a restart: all state is in the store)."""
+        down = False  # the store being away is one warning per outage, not a traceback a tick
         while True:
             checkpoint()  # a library may have swallowed our cancellation
             try:
                 await self.tick()
+                if down:
+                    log.info("dialogue timers: the store is back")
+                down = False
+            except StoreUnavailable as error:
+                if not down:
+                    log.warning("dialogue timers paused, store unavailable: %s", error.message)
+                down = True
             except Exception:
                 if cancelled():
                     raise
