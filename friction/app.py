@@ -217,10 +217,28 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     for task in list(tasks):
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await relay.drain()
+    # Bounded, so a stop always ends within a grace period: what is not published now stays
+    # in the outbox (it is durable) and goes out after the next start.
+    await _bounded(relay.drain(), "publishing the outbox")
     for channel in channels.values():
         close = getattr(channel, "close", None)
         if close is not None:
-            await close()
-    await bus.close()
+            await _bounded(close(), f"closing the {channel.name} channel")
+    await _bounded(bus.close(), "closing the event bus")
     await store.close()
+
+
+SHUTDOWN_STEP_SECONDS = 5.0
+
+
+async def _bounded(step: Coroutine[Any, Any, object], what: str) -> None:
+    """One shutdown step, given up (with a warning) after ``SHUTDOWN_STEP_SECONDS``."""
+    try:
+        async with asyncio.timeout(SHUTDOWN_STEP_SECONDS):
+            await step
+    except TimeoutError:
+        log.warning(
+            "shutdown: %s took over %.0f s; left for the next start", what, SHUTDOWN_STEP_SECONDS
+        )
+    except Exception as error:  # the process is stopping: log and go on
+        log.warning("shutdown: %s failed: %s", what, type(error).__name__)
