@@ -239,9 +239,9 @@ class DialogueEngine:
         *,
         via: str,
         marks: list[Mark] | None = None,
-    ) -> str:
-        """Advance the flow with one reply that came ``via`` a channel; persist; answer with
-        the next prompt or the closing line."""
+    ) -> tuple[str, bool]:
+        """Advance the flow with one reply that came ``via`` a channel; persist; the next
+        prompt or the closing line, and whether it is a yes/no question."""
         async with self._lock:
             dialogue = await self._store.get_dialogue(dialogue_id)
             if dialogue is None:
@@ -262,13 +262,13 @@ class DialogueEngine:
                 ending: Ending = "opted_out" if step.outcome == "opted_out" else step.outcome
                 # the closing line stays on the record: the review transcript shows it
                 await self.end(moved.model_copy(update={"text": text}), ending, now, marks or [])
-                return text
+                return text, False
             waiting = self._asking(moved, step.prompt, now, step.expires_after)
             state = "reasked" if intent is Intent.UNCLEAR else "answered_step"
             event = self.event(waiting, state, now, via)
             await self.commit(Change(dialogue=waiting, events=[event], marks=marks or []))
             self._wiring.hub.customer_changed(dialogue.customer_id)
-            return text
+            return text, step.asks
 
     async def end(
         self,

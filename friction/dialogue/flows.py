@@ -173,6 +173,9 @@ class Step(_Strict):
     outcome: Ending | None = None
     expires_after: timedelta | None = None
     """While waiting for a reply: how long until :func:`expire` should be called."""
+    asks: bool = False
+    """``prompt`` is a yes/no question (not a re-ask, help or closing line): a text channel
+    adds how to answer it, an app shows its buttons."""
 
     @property
     def done(self) -> bool:
@@ -230,7 +233,10 @@ def _record(state: FlowState, reply: Intent | None, then: str) -> FlowState:
 
 
 def _wait(flow: Flow, state: FlowState, prompt: str) -> Step:
-    return Step(state=state, prompt=prompt, expires_after=flow.steps[state.step].expires_after)
+    spec = flow.steps[state.step]
+    return Step(
+        state=state, prompt=prompt, expires_after=spec.expires_after, asks=prompt == spec.prompt
+    )
 
 
 def _end(

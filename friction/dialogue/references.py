@@ -1,10 +1,12 @@
-"""How one of several open questions on one phone is named in an SMS: a reference.
+"""How a question is answered by text, and named when a phone has several.
 
-A text carries no thread: when two questions wait on one phone (two payments, or two
-banks texting from our number), "YES" alone cannot say which it answers. So each SMS
-sent while another question is open on that phone ends with its own four digits
-("reply YES 4821 or NO 4821"), drawn so that no two open questions of a phone share
-them; a reply counts for a question only if it names it, or if it is the only one.
+Questions are stored without instructions (an app shows buttons, not "reply YES or
+NO"); a text channel adds how to answer. A text carries no thread: when two questions
+wait on one phone (two payments, or two banks texting from our number), "YES" alone
+cannot say which it answers. So each SMS asked while another question is open on that
+phone ends with its own four digits ("reply YES 4821 or NO 4821"), drawn so that no two
+open questions of a phone share them; a reply counts for a question only if it names
+it, or if it is the only one.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ def new_reference() -> str:
     return f"{secrets.randbelow(10_000):04d}"
 
 
+def how_to_answer(dialogue: DialogueRecord, several: bool) -> str:
+    """The line a text channel adds to a question: with its reference when ``several``."""
+    if several and dialogue.reference:
+        return render("answer_yes_no_reference", dialogue.locale, reference=dialogue.reference).text
+    return render("answer_yes_no", dialogue.locale).text
+
+
 async def addressed(store: RecordStore, dialogue: DialogueRecord) -> tuple[DialogueRecord, str]:
-    """The dialogue and the text to send: on a phone that other open dialogues share, with
-    this one's reference and how to answer with it (drawn anew if another has it)."""
+    """The dialogue and the text to send on its channel: a text channel adds how to answer,
+    naming this question by its reference when others wait on the phone (drawn anew if
+    another has it)."""
     if dialogue.channel not in PHONE_CHANNELS or not dialogue.phone:
         return dialogue, dialogue.text
     others = [
@@ -34,15 +44,13 @@ async def addressed(store: RecordStore, dialogue: DialogueRecord) -> tuple[Dialo
         for d in await store.open_dialogues_for_phone(dialogue.phone)
         if d.id != dialogue.id and d.channel in PHONE_CHANNELS
     ]
-    if not others:
-        return dialogue, dialogue.text
-    taken = {d.reference for d in others}
-    reference = dialogue.reference
-    while reference in taken or not reference:
-        reference = new_reference()
-    dialogue = dialogue.model_copy(update={"reference": reference})
-    hint = render("answer_with_reference", dialogue.locale, reference=reference).text
-    return dialogue, f"{dialogue.text}\n{hint}"
+    if others:
+        taken = {d.reference for d in others}
+        reference = dialogue.reference
+        while reference in taken or not reference:
+            reference = new_reference()
+        dialogue = dialogue.model_copy(update={"reference": reference})
+    return dialogue, f"{dialogue.text} {how_to_answer(dialogue, bool(others))}"
 
 
 def answered(waiting: list[DialogueRecord], parsed: Reply) -> DialogueRecord | None:

@@ -22,7 +22,7 @@ from friction.dialogue.channels.console import mask_phone
 from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.ladder import PHONE_CHANNELS
 from friction.dialogue.reach import OPT_OUT, Reach
-from friction.dialogue.references import answered, which
+from friction.dialogue.references import answered, how_to_answer, which
 from friction.dialogue.replies import Intent, Reply, parse_reply
 from friction.dialogue.templates import render
 from friction.ports import RecordStore
@@ -76,9 +76,10 @@ class SmsReplies:
             if marks:
                 await self._engine.commit(Change(marks=marks))
             return which(waiting)
-        return await self._engine.turn(
+        said, asks = await self._engine.turn(
             target.id, parsed.intent, now, via=target.channel, marks=marks
         )
+        return f"{said} {how_to_answer(target, len(waiting) > 1)}" if asks else said
 
     async def _unasked(self, phone: str, parsed: Reply, now: datetime, marks: list[Mark]) -> str:
         """A text while no question is open: a contest, a call for help, or nothing."""

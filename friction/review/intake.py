@@ -111,7 +111,8 @@ def on_decision(
 def on_ending(
     change: Change, dialogue: DialogueRecord, ending: Ending, now: datetime, settings: Settings
 ) -> None:
-    """Dialogue hook: a ``review`` verdict opens an item; a silent block can be contested."""
+    """Dialogue hook: a ``review`` verdict opens an item; a block (by answer or silence) can
+    be contested: the customer may ask for a person afterwards ("AGENT")."""
     if change.payment is None:
         return
     record = change.payment
@@ -123,7 +124,7 @@ def on_ending(
         )
         reason = _REASON_OF.get(ending, "dialogue_review")
         change.review = open_review(key, record, reason, now, ("dialogue", detail))
-    elif ending == "expired" and record.status.verdict == "blocked" and dialogue.phone:
+    elif record.status.verdict == "blocked" and dialogue.phone:  # "AGENT" may follow
         days = settings.review_contest_days
         change.marks.append(
             contest_mark(dialogue.phone, dialogue.payment_id, dialogue.locale, now, days)

@@ -136,7 +136,9 @@ async def test_scam_answer_opens_a_dialogue_review_with_its_transcript(
         ("scam_check", "yes", "review"),
     ]
     questions = [t["question"] for t in transcript["turns"]]
-    assert questions == [fake_sms.outbound()[0], scam_question]  # the words that were sent
+    how = render("answer_yes_no", "en").text  # what the SMS channel adds to a question
+    sent = [fake_sms.outbound()[0], scam_question]
+    assert [f"{q} {how}" for q in questions] == sent  # the words that were sent
     assert transcript["last_text"] == render("scam_pause", "en").text
 
 

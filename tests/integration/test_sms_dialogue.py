@@ -124,7 +124,8 @@ async def test_new_payee_yes_then_scam_yes_goes_to_review(
     [body] = await asked(fake_sms)
     assert "J. Smith" in body and "9911" in body
     scam_question = twiml_text(await fake_sms.reply("yes"))
-    assert scam_question == render("scam_question", "en").text
+    how = render("answer_yes_no", "en").text
+    assert scam_question == f"{render('scam_question', 'en').text} {how}"
     assert await verdict(client, "pay_sms_scam") == "pending"
     assert twiml_text(await fake_sms.reply("YES")) == render("scam_pause", "en").text
     assert await verdict(client, "pay_sms_scam") == "review"  # even after "yes, it was me"
