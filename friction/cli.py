@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiohttp import web
 from pydantic import ValidationError
 
 from friction import __version__
@@ -24,6 +23,7 @@ from friction.settings import Settings
 def _serve(args: argparse.Namespace) -> int:
     """Run the HTTP service; on embedded defaults it needs no Redis, Kafka or Twilio."""
     from friction.api.access_log import access_log_options
+    from friction.api.server import run
     from friction.app import build_app
     from friction.workers import WorkersRefused, check_workers, serve_workers
 
@@ -38,14 +38,8 @@ def _serve(args: argparse.Namespace) -> int:
     where = f"http://{settings.http_host}:{settings.http_port}"
     print(f"friction {__version__} on {where} ({args.workers} worker(s))", flush=True)
     if args.workers > 1:
-        return serve_workers(settings, args.workers)
-    web.run_app(
-        build_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        print=None,
-        **access_log_options(settings),
-    )
+        return serve_workers(settings, args.workers, args.verbose)
+    run(build_app(settings), settings.http_host, settings.http_port, **access_log_options(settings))
     return 0
 
 
@@ -127,15 +121,20 @@ def _plugins() -> list[Callable[[Any], None]]:
     return [simulation, training, loop, backtest, events, benchmark, analytics, report, devtools]
 
 
+def configure_logging(verbose: bool) -> None:
+    """Log lines with time, level and logger; DEBUG with ``-v`` (each worker process too)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:  # the Twilio SDK logs every request and response at INFO
+        logging.getLogger("twilio").setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``friction`` command."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:  # the Twilio SDK logs every request and response at INFO
-        logging.getLogger("twilio").setLevel(logging.WARNING)
+    configure_logging(args.verbose)
     try:
         return int(args.func(args))
     except MissingExtra as error:

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from friction.api.server import GuardedAppRunner
 from friction.app import build_app
 from friction.settings import Settings
 from friction.simulation import SimConfig, write_stream
@@ -77,6 +78,13 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
 Client = TestClient[web.Request, web.Application]
 
 
+class GuardedTestServer(TestServer):
+    """``TestServer`` on the runner the service runs on (malformed requests answered blind)."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
+        return GuardedAppRunner(self.app, **kwargs)
+
+
 @pytest.fixture
 async def start_app() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     """Start real app instances on loopback ports (restart tests start several)."""
@@ -85,7 +93,7 @@ async def start_app() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     async def start(settings: Settings, port: int | None = None) -> Client:
         # ``port``: when the service must know its own URL (FRICTION_PUBLIC_URL for Twilio
         # signatures), the test picks the port first; otherwise any free port.
-        server = TestServer(build_app(settings), host="127.0.0.1", port=port)
+        server = GuardedTestServer(build_app(settings), host="127.0.0.1", port=port)
         client: Client = TestClient(server)
         await client.start_server()
         clients.append(client)
@@ -101,5 +109,5 @@ async def client(
     make_settings: Callable[..., Settings],
 ) -> AsyncIterator[Client]:
     """A running service on default test settings."""
-    async with TestClient(TestServer(build_app(make_settings()), host="127.0.0.1")) as c:
+    async with TestClient(GuardedTestServer(build_app(make_settings()), host="127.0.0.1")) as c:
         yield c
