@@ -125,7 +125,7 @@ def open_webhooks(settings: Settings) -> VerdictWebhooks | None:
         return None
     check_callback_url(settings.gateway_callback_url, settings.webhook_allow_loopback)
     secret = settings.gateway_callback_secret.get_secret_value().encode()
-    return VerdictWebhooks(settings.gateway_callback_url, secret)
+    return VerdictWebhooks(settings.gateway_callback_url, secret, settings.webhook_allow_loopback)
 
 
 def _finished(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:

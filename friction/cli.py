@@ -25,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
     from friction.api.access_log import access_log_options
     from friction.api.server import run
     from friction.app import build_app
+    from friction.events.webhooks import CallbackRefused, check_callback_url
     from friction.workers import WorkersRefused, check_workers, serve_workers
 
     settings = load_settings()
@@ -32,7 +33,9 @@ def _serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"http_port": args.port})
     try:
         check_workers(settings, args.workers)
-    except WorkersRefused as error:
+        if settings.gateway_callback_url:  # checked again by the app; here to refuse in one line
+            check_callback_url(settings.gateway_callback_url, settings.webhook_allow_loopback)
+    except (WorkersRefused, CallbackRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     where = f"http://{settings.http_host}:{settings.http_port}"
