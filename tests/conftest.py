@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,13 @@ from friction.simulation import SimConfig, write_stream
 from friction.training.train import TrainOptions, train
 
 pytest_plugins = ["tests.servers", "tests.dialogues"]
+REPLAY_WINDOW_DAYS = 36_500
 
+RECENTLY = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:15:00Z")
+"""A time inside the window ``POST /v1/score`` accepts, whatever the day the suite runs."""
 CANONICAL: dict[str, Any] = {
     "payment_id": "pay_0001",
-    "occurred_at": "2026-11-23T10:15:00Z",
+    "occurred_at": RECENTLY,
     "amount": {"value": 42000, "currency": "EUR"},
     "customer": {"id": "cus_42", "phone": "+447700900123", "locale": "en-GB"},
     "instrument": {"token": "tok_7f3a9c", "bin": "424242", "last4": "4242"},
@@ -68,6 +72,8 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
             "expiry_check_seconds": 0.05,
             # verdict webhooks go to fake gateways on 127.0.0.1 (SSRF guard: test_webhook_ssrf)
             "webhook_allow_loopback": True,
+            # tests replay simulated history (from 2026-11-01): test_score_api checks the window
+            "occurred_at_max_age_days": REPLAY_WINDOW_DAYS,
         }
         values.update(overrides)
         return Settings(**values)
