@@ -7,7 +7,8 @@ and sends it back as the 400 body. Whatever the client put there — a card numb
 overlong URL or header — lands in the log and in the answer. ``GuardedRequestHandler``
 answers every such request with a generic JSON 400 and logs one line naming the client
 address and the kind of error only (its class, never its bytes). A non-HTTP client on the
-first request (a TLS handshake, a scanner) is logged at DEBUG, as aiohttp does.
+first request (a TLS handshake, a scanner) is logged at DEBUG, as aiohttp does. A body that
+cannot be decoded is answered 400 where it is read (``api.bodies``).
 
 Every way of running the service goes through ``GuardedAppRunner``: ``friction serve``
 and each ``--workers`` process call :func:`run`; tests wrap it in their ``TestServer``.
@@ -22,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from friction.api.middleware import error_response
 
@@ -55,6 +56,15 @@ class GuardedRequestHandler(RequestHandler):
         response = error_response(status, "bad_request", MALFORMED)
         response.force_close()
         return response
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """A body that cannot be decoded fails again when aiohttp drains it after the answer
+        (``api.bodies`` answered 400 and logged it): no second report, no traceback."""
+        error = kw.get("exc_info")
+        if isinstance(error, RequestPayloadError):
+            log.debug("unread rest of an undecodable body dropped: %s", type(error).__name__)
+            return
+        super().log_exception(*args, **kw)
 
 
 class GuardedServer(web.Server):

@@ -146,3 +146,19 @@ def test_every_worker_logs_no_card_number(
     assert text.count(b"malformed HTTP request from") == 3 * (
         len(MALFORMED_REQUESTS) - len(NOT_HTTP)
     )
+
+
+async def test_an_undecodable_body_is_a_400_not_a_500(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A body claiming gzip that is not: the parser fails inside the handler's read."""
+    assert client.port is not None
+    raw = (
+        b"POST /v1/score HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        b"Content-Encoding: gzip\r\nContent-Length: 20\r\nConnection: close\r\n\r\n" + PAN + b"abcd"
+    )
+    answer = await send_raw(client.port, raw)
+    status, body = last_answer(answer)
+    assert (status, body["error"]) == (400, "unreadable_body") and not leaked(answer)
+    assert all(r.levelno < logging.ERROR and r.exc_info is None for r in caplog.records)
+    assert any("unreadable body" in r.getMessage() for r in caplog.records)
