@@ -147,7 +147,8 @@ def open_webhooks(settings: Settings) -> VerdictWebhooks | None:
     for target in targets.values():
         check_callback_url(target.url, settings.webhook_allow_loopback)
     return VerdictWebhooks(
-        {t: (c.url, c.secret.get_secret_value().encode()) for t, c in targets.items()}
+        {t: (c.url, c.secret.get_secret_value().encode()) for t, c in targets.items()},
+        settings.webhook_allow_loopback,
     )
 
 

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiohttp import web
 from pydantic import ValidationError
 
 from friction import __version__
@@ -24,7 +23,9 @@ from friction.settings import Settings
 def _serve(args: argparse.Namespace) -> int:
     """Run the HTTP service; on embedded defaults it needs no Redis, Kafka or Twilio."""
     from friction.api.access_log import access_log_options
-    from friction.app import build_app
+    from friction.api.server import run
+    from friction.app import build_app, open_webhooks
+    from friction.events.webhooks import CallbackRefused
     from friction.workers import WorkersRefused, check_workers, serve_workers
 
     settings = load_settings()
@@ -32,20 +33,15 @@ def _serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"http_port": args.port})
     try:
         check_workers(settings, args.workers)
-    except WorkersRefused as error:
+        open_webhooks(settings)  # every tenant's callback URL checked: refused in one line
+    except (WorkersRefused, CallbackRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     where = f"http://{settings.http_host}:{settings.http_port}"
     print(f"friction {__version__} on {where} ({args.workers} worker(s))", flush=True)
     if args.workers > 1:
-        return serve_workers(settings, args.workers)
-    web.run_app(
-        build_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        print=None,
-        **access_log_options(settings),
-    )
+        return serve_workers(settings, args.workers, args.verbose)
+    run(build_app(settings), settings.http_host, settings.http_port, **access_log_options(settings))
     return 0
 
 
@@ -130,15 +126,20 @@ def _plugins() -> list[Callable[[Any], None]]:
     return [simulation, training, loop, backtest, events, benchmark, analytics, report, devtools]
 
 
+def configure_logging(verbose: bool) -> None:
+    """Log lines with time, level and logger; DEBUG with ``-v`` (each worker process too)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:  # the Twilio SDK logs every request and response at INFO
+        logging.getLogger("twilio").setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``friction`` command."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:  # the Twilio SDK logs every request and response at INFO
-        logging.getLogger("twilio").setLevel(logging.WARNING)
+    configure_logging(args.verbose)
     try:
         return int(args.func(args))
     except MissingExtra as error:

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
+from phonenumbers import SUPPORTED_REGIONS
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -259,9 +260,15 @@ class Settings(BaseSettings):
     for everybody, shedding keeps the accepted requests fast."""
     overload_retry_after_seconds: int = Field(1, ge=1)
     """``Retry-After`` of a 429 sent under overload."""
-    sms_allowed_prefixes: Annotated[list[str], NoDecode] = ["+44", "+33", "+49", "+1"]
-    """E.164 prefixes SMS may be sent to (comma-separated): SMS pumping fraud sends to premium
-    ranges abroad, so countries are allowed, never blocked."""
+    sms_allowed_prefixes: Annotated[list[str], NoDecode] = ["GB", "FR", "DE", "ES", "US", "CA",
+                                                             "AE", "SA"]  # fmt: skip
+    """Where SMS may be sent (comma-separated): ISO 3166 region codes (``GB,FR,AE``), found for
+    each number by libphonenumber, or E.164 prefixes (``+44``, as before). SMS pumping fraud
+    sends to premium and revenue-share ranges abroad, so countries are allowed, never
+    blocked. Choose the countries where your customers' phones are: those of your issuing
+    or acquiring markets (GB,FR,DE,ES,US,CA for friction's languages en/fr/es, AE,SA for
+    ar), never a whole calling code shared by many countries: ``+1`` also allows the
+    Caribbean (+1 876 Jamaica, a favourite of revenue-share fraud), ``US,CA`` does not."""
     sms_window_seconds: float = Field(3600.0, gt=0)
     """Window of the SMS send caps below."""
     sms_per_customer_cap: int = Field(5, ge=0)
@@ -278,6 +285,13 @@ class Settings(BaseSettings):
     """Cost of a segment to a prefix not in ``sms_segment_cost``."""
     sms_spend_cap: float = Field(50.0, ge=0)
     """Most estimated SMS spend (USD) per window, all customers together."""
+    occurred_at_max_age_days: float = Field(30.0, gt=0)
+    """Oldest ``occurred_at`` a payment to score may have, in days before the server's clock
+    (422 beyond): a payment that old is a replay or a broken clock, and features and the event
+    sink's date partitions must not take it as today's."""
+    occurred_at_max_ahead_seconds: float = Field(86_400.0, ge=0)
+    """How far ``occurred_at`` may lie after the server's clock (gateways' clocks drift and
+    time zones get mixed up; a payment ten years ahead is an error, 422)."""
     webhook_allow_loopback: bool = False
     """Allow verdict webhooks to 127.0.0.0/8 and ::1 (tests, development); private, link-local
     and metadata addresses are refused regardless (SSRF)."""
@@ -291,4 +305,14 @@ class Settings(BaseSettings):
     def _split_prefixes(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("sms_allowed_prefixes")
+    @classmethod
+    def _known_regions(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not re.fullmatch(r"\+[1-9]\d{0,6}", entry) and entry not in SUPPORTED_REGIONS:
+                raise ValueError(
+                    f"{entry!r} is neither an E.164 prefix (+44) nor a region code (GB)"
+                )
         return value

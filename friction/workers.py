@@ -20,8 +20,6 @@ import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
-from aiohttp import web
-
 from friction.settings import Settings
 
 STOP_TIMEOUT_S = 15.0
@@ -52,26 +50,23 @@ def check_workers(settings: Settings, workers: int) -> None:
         raise WorkersRefused("--workers > 1 needs a fixed port (FRICTION_HTTP_PORT or --port)")
 
 
-def run_worker(settings: Settings) -> None:
+def run_worker(settings: Settings, verbose: bool) -> None:
     """One worker: the service on the shared port (the target of each child process)."""
     from friction.api.access_log import access_log_options
+    from friction.api.server import run
     from friction.app import build_app
+    from friction.cli import configure_logging
 
-    web.run_app(
-        build_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        reuse_port=True,
-        print=None,
-        **access_log_options(settings),
-    )
+    configure_logging(verbose)  # a spawned interpreter starts without the parent's logging
+    options = access_log_options(settings)
+    run(build_app(settings), settings.http_host, settings.http_port, reuse_port=True, **options)
 
 
-def serve_workers(settings: Settings, workers: int) -> int:
+def serve_workers(settings: Settings, workers: int, verbose: bool = False) -> int:
     """Run ``workers`` processes until a signal or a worker's exit; the exit status."""
     context = multiprocessing.get_context("spawn")
     children: list[BaseProcess] = [
-        context.Process(target=run_worker, args=(settings,), name=f"friction-worker-{i}")
+        context.Process(target=run_worker, args=(settings, verbose), name=f"friction-worker-{i}")
         for i in range(workers)
     ]
     stopping = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +12,20 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from friction.api.server import GuardedAppRunner
 from friction.app import build_app
 from friction.settings import Settings
 from friction.simulation import SimConfig, write_stream
 from friction.training.train import TrainOptions, train
 
 pytest_plugins = ["tests.servers", "tests.dialogues"]
+REPLAY_WINDOW_DAYS = 36_500
 
+RECENTLY = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:15:00Z")
+"""A time inside the window ``POST /v1/score`` accepts, whatever the day the suite runs."""
 CANONICAL: dict[str, Any] = {
     "payment_id": "pay_0001",
-    "occurred_at": "2026-11-23T10:15:00Z",
+    "occurred_at": RECENTLY,
     "amount": {"value": 42000, "currency": "EUR"},
     "customer": {"id": "cus_42", "phone": "+447700900123", "locale": "en-GB"},
     "instrument": {"token": "tok_7f3a9c", "bin": "424242", "last4": "4242"},
@@ -79,6 +84,8 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
             "expiry_check_seconds": 0.05,
             # verdict webhooks go to fake gateways on 127.0.0.1 (SSRF guard: test_webhook_ssrf)
             "webhook_allow_loopback": True,
+            # tests replay simulated history (from 2026-11-01): test_score_api checks the window
+            "occurred_at_max_age_days": REPLAY_WINDOW_DAYS,
         }
         values.update(overrides)
         return Settings(**values)
@@ -89,6 +96,13 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
 Client = TestClient[web.Request, web.Application]
 
 
+class GuardedTestServer(TestServer):
+    """``TestServer`` on the runner the service runs on (malformed requests answered blind)."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
+        return GuardedAppRunner(self.app, **kwargs)
+
+
 @pytest.fixture
 async def start_app() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     """Start real app instances on loopback ports (restart tests start several)."""
@@ -97,7 +111,7 @@ async def start_app() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     async def start(settings: Settings, port: int | None = None) -> Client:
         # ``port``: when the service must know its own URL (FRICTION_PUBLIC_URL for Twilio
         # signatures), the test picks the port first; otherwise any free port.
-        server = TestServer(build_app(settings), host="127.0.0.1", port=port)
+        server = GuardedTestServer(build_app(settings), host="127.0.0.1", port=port)
         client: Client = TestClient(server)
         await client.start_server()
         clients.append(client)
@@ -115,5 +129,5 @@ async def client(
     """A running service on default test settings (the open development mode, ``/v1/dev/*``
     included)."""
     settings = make_settings(dev_endpoints=True)
-    async with TestClient(TestServer(build_app(settings), host="127.0.0.1")) as c:
+    async with TestClient(GuardedTestServer(build_app(settings), host="127.0.0.1")) as c:
         yield c

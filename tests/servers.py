@@ -199,6 +199,7 @@ def service_env(data_dir: Path, models_dir: Path, **friction: str) -> dict[str, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRICTION_")}
     env |= {"FRICTION_DATA_DIR": str(data_dir), "FRICTION_MODELS_DIR": str(models_dir)}
     env["FRICTION_HTTP_PORT"] = str(free_port())
+    env["FRICTION_OCCURRED_AT_MAX_AGE_DAYS"] = "36500"  # simulated history is replayed
     return env | {f"FRICTION_{name.upper()}": value for name, value in friction.items()}
 
 

@@ -40,6 +40,7 @@ from friction.training.train import TrainOptions, train
 
 PAYMENTS_PER_CUSTOMER_DAY = 2.0  # roughly what the simulator draws
 ANSWER_BATCH = 20  # challenges are answered after this many further payments
+REPLAY_WINDOW_DAYS = 36_500  # occurred_at of simulated history may lie anywhere in a century
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ async def make_demo_data_async(
         decline_at=options.decline_at,
         dialogue_ttl_seconds=options.dialogue_ttl_seconds, expiry_check_seconds=0.05,
         friction_budget=options.friction_budget, http_port=0, dev_endpoints=True,
+        # simulated history, dated from the world's start: no window around today's clock
+        occurred_at_max_age_days=REPLAY_WINDOW_DAYS,
+        occurred_at_max_ahead_seconds=REPLAY_WINDOW_DAYS * 86_400,
     )  # fmt: skip
     sink = io.StringIO() if quiet else None  # the console channel prints every prompt
     with contextlib.redirect_stdout(sink) if sink else contextlib.nullcontext():

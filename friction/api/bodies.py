@@ -1,24 +1,37 @@
-"""Reading request bodies: JSON, then the card-data guard, then pydantic validation."""
+"""Reading request bodies: JSON, then the card-data guard, then pydantic validation.
+
+A body aiohttp cannot decode (a broken ``Content-Encoding``, chunk framing) is the client's
+mistake: a 400 and one log line naming the error's kind, never a 500 with a traceback (its
+message may quote the bytes).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 import orjson
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ValidationError
 
 from friction.api.carddata import card_data_fields, may_hold_card_data
 from friction.errors import CardDataRejected, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The raw JSON body, or 415 for another content type."""
+    """The raw JSON body, or 415 for another content type, 400 for one that cannot be read."""
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType()
-    return await request.read()
+    try:
+        return await request.read()
+    except RequestPayloadError as error:
+        kind = type(error.__cause__ or error).__name__
+        log.warning("unreadable body from %s answered 400: %s", request.remote, kind)
+        raise web.HTTPBadRequest(reason="Unreadable body") from None
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -37,6 +37,7 @@ from friction.keys import (
     STORE,
 )
 from friction.sessions import open_session as new_session
+from friction.settings import Settings
 from friction.tenancy import scoped
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
@@ -51,9 +52,24 @@ def _json(model: BaseModel, status: int = 200) -> web.Response:
 async def score(request: web.Request) -> web.Response:
     """POST /v1/score — decide on a payment within the request."""
     payment = validate(await read_body(request), Payment)
+    check_occurred_at(payment.occurred_at, request.app[SETTINGS], datetime.now(UTC))
     body_hash = hashlib.sha256(payment.model_dump_json().encode()).hexdigest()
     text = await request.app[SCORER].score(payment, body_hash, tenant_of_request(request))
     return web.Response(text=text, content_type="application/json")
+
+
+def check_occurred_at(occurred_at: datetime, settings: Settings, now: datetime) -> None:
+    """422 unless ``occurred_at`` lies in the window the settings allow around ``now``."""
+    earliest = now - timedelta(days=settings.occurred_at_max_age_days)
+    latest = now + timedelta(seconds=settings.occurred_at_max_ahead_seconds)
+    if not earliest <= occurred_at <= latest:
+        raise InvalidInput(
+            f"occurred_at must lie between {settings.occurred_at_max_age_days:g} days before and "
+            f"{settings.occurred_at_max_ahead_seconds:g} s after the server's clock "
+            f"({now:%Y-%m-%dT%H:%M:%SZ}; FRICTION_OCCURRED_AT_MAX_AGE_DAYS, "
+            "FRICTION_OCCURRED_AT_MAX_AHEAD_SECONDS)",
+            fields=["occurred_at"],
+        )
 
 
 MAX_WAIT_SECONDS = 30.0

@@ -8,9 +8,11 @@ PIN or password — a bad file stops the service with one clear
 :class:`TemplateError` listing every problem, instead of a customer receiving a
 half-rendered message at 3 a.m.
 
-Amounts are formatted here from minor units with a small ISO 4217 exponent
-table and per-language separators (no Babel: four languages do not need it).
-Instruments are masked to their last four digits whatever the caller passes,
+Amounts come from CLDR through Babel: the currency's minor-unit exponent (JPY 0, KWD 3),
+separators, grouping and the currency's place and symbol for the customer's locale
+("420,00 €" in French, "٤٢٠٫٠٠ €" in Arabic); a language pack only chooses the ISO code or
+the symbol (English SMS say "EUR 420.00": "$" is ambiguous) and its digits. Instruments
+are masked to their last four digits whatever the caller passes,
 and merchant or payee names are cleaned (control and bidi characters removed,
 domains broken up) because they come from outside and must not smuggle a link
 or a spoofed direction into an SMS.
@@ -22,17 +24,19 @@ import math
 import re
 import string
 import unicodedata
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import yaml
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, get_currency_precision, is_currency
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from friction.errors import TemplateError
 
 __all__ = [
-    "CURRENCY_EXPONENTS",
     "FALLBACK_LANGUAGE",
     "PLACEHOLDERS",
     "TEMPLATES_DIR",
@@ -56,16 +60,7 @@ PLACEHOLDERS: Final = frozenset(
 MAX_NAME_CHARS: Final = 30
 """Merchant and payee names are cut here: they are the one part of an SMS we do not write."""
 
-# ISO 4217 minor-unit exponents that differ from the default of 2.
-CURRENCY_EXPONENTS: Final[dict[str, int]] = {
-    code: int(exponent)
-    for exponent, codes in (
-        ("0", "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"),
-        ("3", "BHD IQD JOD KWD LYD OMR TND"),
-        ("4", "CLF UYW"),
-    )
-    for code in codes.split(" ")
-}
+_LETTER_DIGIT: Final = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _ARABIC_DIGITS: Final = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _UNSAFE: Final = re.compile(
     r"https?://|www\.|\.(?:com|net|org|io|ly|me|co|info)\b|\b(?:code|codes|pin|pins|password|"
@@ -86,15 +81,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class NumberFormat(_Strict):
-    """How a language writes an amount: separators, digits and currency position."""
+class MoneyFormat(_Strict):
+    """What a language chooses about amounts; everything else is the locale's CLDR data."""
 
-    decimal: str = Field(min_length=1, max_length=1)
-    group: str = Field(max_length=1)
-    digits: Literal["latin", "arabic"] = "latin"
-    min_grouping: int = Field(1, ge=1, le=4)
-    """Group thousands only from ``3 + min_grouping`` digits (Spanish writes 1234, 12.345)."""
-    pattern: str
+    currency: Literal["code", "symbol"]
+    """``code``: the ISO 4217 code ("EUR 420.00"); ``symbol``: the locale's ("420,00 €")."""
+    numbering: Literal["latn", "arab"] = "latn"
+    """CLDR numbering system: ``arab`` writes ٤٢٠٫٠٠ (Babel gives its separators, not its
+    digits, which are translated here)."""
 
 
 class Phrases(_Strict):
@@ -111,8 +105,7 @@ class LanguagePack(_Strict):
 
     language: str = Field(pattern=r"^[a-z]{2,3}$")
     direction: Direction
-    numbers: NumberFormat
-    currencies: dict[str, str] = {}
+    money: MoneyFormat
     phrases: Phrases
     reasons: dict[str, str]
     messages: dict[str, str]
@@ -178,6 +171,7 @@ class Catalog:
             raise TemplateError(f"no template {key!r}", fields=["key"])
         pack = self.pack(locale)
         given: dict[str, Any] = {
+            "locale": locale,
             "amount_minor": amount_minor,
             "currency": currency,
             "merchant": merchant,
@@ -197,7 +191,7 @@ def _value(pack: LanguagePack, name: str, given: dict[str, Any], key: str) -> st
         amount, currency = given["amount_minor"], given["currency"]
         if not isinstance(amount, int) or not isinstance(currency, str):
             raise TemplateError(f"{key!r} needs amount_minor and currency", fields=["amount"])
-        return _format_amount(pack, amount, currency)
+        return _format_amount(pack, amount, currency, given["locale"])
     if name in {"card", "account"}:
         digits = _last4(given["last4"])
         phrase = getattr(pack.phrases, name if digits else f"{name}_unknown")
@@ -216,24 +210,35 @@ def _value(pack: LanguagePack, name: str, given: dict[str, Any], key: str) -> st
     return _plain(raw)
 
 
-def _format_amount(pack: LanguagePack, amount_minor: int, currency: str) -> str:
-    """``42000, EUR`` → ``EUR 420.00`` / ``420,00 EUR`` / ``٤٢٠٫٠٠ يورو``."""
+def _format_amount(pack: LanguagePack, amount_minor: int, currency: str, locale: str | None) -> str:
+    """``42000, EUR`` → ``EUR 420.00`` (en) / ``420,00 €`` (fr) / ``٤٢٠٫٠٠ €`` (ar), by CLDR."""
     code = currency.strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
+    if not is_currency(code):
         raise TemplateError(f"not an ISO 4217 currency: {currency!r}", fields=["currency"])
-    fmt = pack.numbers
-    exponent = CURRENCY_EXPONENTS.get(code, 2)
-    units, minor = divmod(abs(amount_minor), 10**exponent)
-    whole = str(units)
-    if fmt.group and len(whole) >= 3 + fmt.min_grouping:
-        whole = f"{units:,}".replace(",", fmt.group)
-    number = f"{whole}{fmt.decimal}{minor:0{exponent}d}" if exponent else whole
-    number = ("-" if amount_minor < 0 else "") + number.translate(_digit_table(pack))
-    return fmt.pattern.format(amount=number, currency=pack.currencies.get(code, code))
+    cldr = _cldr_locale(pack.language, locale)
+    pattern = cldr.currency_formats["standard"].pattern.split(";")[0]
+    if pack.money.currency == "code":
+        pattern = pattern.replace("¤", "¤¤")  # CLDR's sign for the ISO code
+    value = Decimal(amount_minor).scaleb(-get_currency_precision(code))
+    text = format_currency(
+        value, code, format=pattern, locale=cldr, numbering_system=pack.money.numbering
+    )
+    text = _LETTER_DIGIT.sub(" ", text)  # CLDR currencySpacing, which Babel does not apply
+    # GSM-7 has no no-break space: one would make the SMS UCS-2 (half the length per segment)
+    return text.replace("\u00a0", " ").replace("\u202f", " ").translate(_digit_table(pack))
+
+
+def _cldr_locale(language: str, locale: str | None) -> Locale:
+    """The customer's CLDR locale in the pack's language (``fr-CA`` → fr_CA, ``xx`` → en)."""
+    region = re.split(r"[-_]", (locale or "").strip(), maxsplit=1)[1:]
+    try:
+        return Locale.parse(f"{language}_{region[0].upper()}") if region else Locale(language)
+    except (ValueError, UnknownLocaleError):
+        return Locale(language)
 
 
 def _digit_table(pack: LanguagePack) -> dict[int, int]:
-    return _ARABIC_DIGITS if pack.numbers.digits == "arabic" else {}
+    return _ARABIC_DIGITS if pack.money.numbering == "arab" else {}
 
 
 def _last4(value: str | None) -> str | None:
@@ -315,13 +320,11 @@ def _check(pack: LanguagePack, reference: LanguagePack) -> list[str]:
         ):
             problems.append(f"messages.{key}: placeholders differ from {reference.language}")
     none, last4 = frozenset[str](), frozenset({"last4"})
-    fixed = [("numbers.pattern", pack.numbers.pattern, frozenset({"amount", "currency"}))]
-    fixed += [
+    fixed = [
         (f"phrases.{k}", v, none if k.endswith("_unknown") else last4)
         for k, v in pack.phrases.model_dump().items()
     ]
     fixed += [(f"reasons.{k}", v, none) for k, v in pack.reasons.items()]
-    fixed += [(f"currencies.{k}", v, none) for k, v in pack.currencies.items()]
     for where, text, wanted in fixed:
         problems += _check_text(where, text, wanted, exact=True)
     return problems
@@ -395,4 +398,4 @@ def render(
 def format_amount(amount_minor: int, currency: str, locale: str | None) -> str:
     """An amount in minor units written the way ``locale``'s language writes it."""
     catalog = default_catalog()
-    return _format_amount(catalog.pack(locale), amount_minor, currency)
+    return _format_amount(catalog.pack(locale), amount_minor, currency, locale)

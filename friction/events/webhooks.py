@@ -9,16 +9,25 @@ timestamp lets the gateway refuse old replays. Failed deliveries are retried
 with exponential backoff; the gateway can always reconcile with
 ``GET /v1/payments/{id}`` (long-poll with ``?wait=``).
 
-SSRF: the callback URL is configuration, but whoever can change it must not be
-able to make friction POST into its own network. ``check_callback_url`` refuses
-(at start-up) a URL whose host is, or resolves to, anything but a global address:
-private, link-local (cloud metadata at 169.254.169.254), CGNAT, multicast,
-reserved, and loopback unless ``allow_loopback``. Redirects are not followed.
+SSRF: the callback URL is configuration, but whoever can change it must not be able to
+make friction POST into its own network. An address is allowed only if it is global
+(not private, link-local — cloud metadata at 169.254.169.254 —, CGNAT, multicast or
+reserved; loopback only with ``allow_loopback``) *and* so is every IPv4 address it embeds:
+IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, IPv4-translated
+``::ffff:0:a.b.c.d``, NAT64 ``64:ff9b::a.b.c.d`` (the local-use ``64:ff9b:1::/48`` is
+refused whole), 6to4 ``2002:AABB:CCDD::`` and Teredo (server and client). The URL is
+checked at start-up (``check_callback_url``: a one-line ``CallbackRefused`` naming the
+settings to change), and every delivery resolves the host once through
+``CheckedResolver``, which refuses the whole answer if any address fails the check: aiohttp
+connects to exactly the addresses checked (Host header and TLS SNI keep the name), so a DNS
+answer that changes after start-up (rebinding) cannot reach an internal address. Redirects
+are not followed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import hmac
 import ipaddress
@@ -29,6 +38,8 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
 from friction.api.schemas import PaymentStatus
 from friction.tenancy import scoped
@@ -55,40 +66,102 @@ def verify(secret: bytes, header: str, body: bytes, now: float, tolerance_s: flo
 
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+class CallbackRefused(ValueError):
+    """The callback URL is not one friction may POST to; the message says what to change."""
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries, by each standard embedding."""
+    value = int(address)
+    found = [v4 for v4 in (address.ipv4_mapped, address.sixtofour) if v4 is not None]
+    found += list(address.teredo or ())
+    low = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if value >> 32 == 0 and value > 1:  # IPv4-compatible ::a.b.c.d (deprecated, still routed)
+        found.append(low)
+    if value >> 32 == 0xFFFF0000 or address in NAT64:  # IPv4-translated, NAT64
+        found.append(low)
+    return found
+
+
+def refusal(address: IpAddress, allow_loopback: bool) -> str | None:
+    """Why friction must not connect to ``address`` (None: it may)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # the kernel connects to the IPv4 address itself
+    if address.is_loopback:
+        return None if allow_loopback else f"{address} is loopback"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in NAT64_LOCAL:
+            return f"{address} is in the local-use NAT64 prefix"
+        for inner in embedded_ipv4(address):
+            if not inner.is_global or inner.is_multicast:
+                return f"{address} embeds the non-public IPv4 address {inner}"
+    if not address.is_global or address.is_multicast:
+        return f"{address} is not a public address"
+    return None
 
 
 def check_callback_url(url: str, allow_loopback: bool = False) -> None:
-    """Raise ValueError unless ``url`` is http(s) to global addresses only (SSRF guard)."""
+    """Raise CallbackRefused unless ``url`` is http(s) to allowed addresses only (SSRF guard)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"callback URL must be http(s)://host/..., got {url!r}")
+        raise CallbackRefused(
+            f"FRICTION_GATEWAY_CALLBACK_URL must be http(s)://host/..., got {url!r}"
+        )
     if parts.username or parts.password:
-        raise ValueError("callback URL must not carry credentials")
+        raise CallbackRefused("FRICTION_GATEWAY_CALLBACK_URL must not carry credentials")
     for address in _addresses(parts.hostname, parts.port):
-        if address.is_loopback and allow_loopback:
-            continue
-        if not address.is_global or address.is_multicast:
-            raise ValueError(
-                f"callback URL host {parts.hostname!r} is a non-public address ({address}): "
-                "refused (SSRF); loopback needs FRICTION_WEBHOOK_ALLOW_LOOPBACK"
+        if (reason := refusal(address, allow_loopback)) is not None:
+            hint = (
+                "set FRICTION_WEBHOOK_ALLOW_LOOPBACK=true for a local receiver"
+                if refusal(address, allow_loopback=True) is None
+                else "FRICTION_WEBHOOK_ALLOW_LOOPBACK allows loopback only"
+            )
+            raise CallbackRefused(
+                f"FRICTION_GATEWAY_CALLBACK_URL host {parts.hostname!r} refused (SSRF): "
+                f"{reason}; {hint}"
             )
 
 
 def _addresses(host: str, port: int | None) -> list[IpAddress]:
     """Every address ``host`` stands for (a literal, or what DNS says now)."""
     try:
-        found: list[IpAddress] = [ipaddress.ip_address(host.strip("[]"))]
+        return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
-        except socket.gaierror as error:
-            raise ValueError(f"callback URL host {host!r} does not resolve: {error}") from None
-        found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    # ::ffff:10.0.0.1 is 10.0.0.1: judge the IPv4 address inside
-    return [
-        a.ipv4_mapped if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped else a
-        for a in found
-    ]
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as error:
+        raise CallbackRefused(
+            f"FRICTION_GATEWAY_CALLBACK_URL host {host!r} does not resolve: {error}"
+        ) from None
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+class CheckedResolver(AbstractResolver):
+    """Resolve once for aiohttp and hand it only checked addresses (DNS rebinding guard)."""
+
+    def __init__(self, allow_loopback: bool, inner: AbstractResolver | None = None) -> None:
+        self._allow_loopback = allow_loopback
+        self._inner = inner or DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """The inner resolver's answer, or OSError if any address in it is refused."""
+        answer = await self._inner.resolve(host, port, family)
+        for entry in answer:
+            address = ipaddress.ip_address(entry["host"].split("%", 1)[0])
+            if (reason := refusal(address, self._allow_loopback)) is not None:
+                log.warning("verdict webhook host %r refused (SSRF): %s", host, reason)
+                raise OSError(errno.EPERM, f"callback host {host!r} refused (SSRF): {reason}")
+        return answer
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class VerdictNotice(PaymentStatus):
@@ -103,10 +176,12 @@ class VerdictWebhooks:
     def __init__(
         self,
         targets: Mapping[str, tuple[str, bytes]],
+        allow_loopback: bool = False,
         attempts: int = 8,
         first_backoff: float = 0.5,
     ) -> None:
         self._targets = dict(targets)  # tenant -> (url, secret)
+        self._allow_loopback = allow_loopback
         self._attempts = attempts
         self._first_backoff = first_backoff
         self._queue: asyncio.Queue[VerdictNotice] = asyncio.Queue()
@@ -119,7 +194,9 @@ class VerdictWebhooks:
 
     async def run(self) -> None:
         """Deliver queued verdicts forever, each in its own retrying task."""
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        connector = aiohttp.TCPConnector(resolver=CheckedResolver(self._allow_loopback))
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             pending: set[asyncio.Task[None]] = set()
             while True:
                 notice = await self._queue.get()

@@ -8,6 +8,9 @@ Only features that pushed toward fraud are cited, strongest first, one reason pe
 only when set: "first payment to this merchant" must not be said of a known one,
 whatever credit a tree path gave it.
 
+A payment of amount 0 (a card check: a card being verified, nothing charged) is never
+said to have a high or unusual amount, whatever credit the trees gave the amount features.
+
 The table below covers every name in ``FEATURE_NAMES`` (a test checks it); a feature
 added later without an entry still gets a generic reason rather than an error.
 """
@@ -140,10 +143,19 @@ def explanation_for(feature: str) -> Explanation:
     return Explanation(Reason(code=f"{OTHER_CODE}_{feature.upper()}", text=OTHER_TEXT))
 
 
+AMOUNT_CODES = frozenset({"AMOUNT_HIGH", "AMOUNT_UNUSUAL"})
+"""Reasons about this payment's own amount: never cited for an amount of 0."""
+
+
 @lru_cache(maxsize=16)
 def _table(names: tuple[str, ...]) -> tuple[Explanation, ...]:
     """Explanations by feature position, built once per feature list (not per call)."""
     return tuple(explanation_for(name) for name in names)
+
+
+@lru_cache(maxsize=16)
+def _amount_position(names: tuple[str, ...]) -> int | None:
+    return names.index("amount") if "amount" in names else None
 
 
 def explain(
@@ -185,7 +197,9 @@ def top_reasons(
     """Reasons for the ``ranked`` features (positive credit, largest first), one per code."""
     table = _table(names)
     chosen: list[Reason] = []
-    seen: set[str] = set()
+    position = _amount_position(names)
+    card_check = position is not None and float(vector[position]) == 0.0
+    seen: set[str] = set(AMOUNT_CODES) if card_check else set()
     for index in ranked.tolist():
         if index < 0 or len(chosen) >= top:
             break

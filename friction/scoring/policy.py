@@ -43,6 +43,14 @@ TRUSTED = Reason(
     code="TRUSTED_PAYEE",
     text="The customer confirmed a payment to this payee recently.",
 )
+CARD_CHECK = Reason(
+    code="CARD_CHECK",
+    text="A card check (amount 0): nothing is charged, so the customer is not asked.",
+)
+CARD_CHECK_FLAGGED = Reason(
+    code="CARD_CHECK_FLAGGED",
+    text="A card check the model finds very risky: a person reviews it.",
+)
 EXPLORED = Reason(
     code="EXPLORATION",
     text="A random check that helps the fraud model learn; most such payments are genuine.",
@@ -100,6 +108,8 @@ def friction_cost(settings: Settings, given: PolicyInput) -> float:
 
 def choose(settings: Settings, given: PolicyInput) -> Action:
     """The action for a payment, its reasons, propensity and expected-loss figures."""
+    if given.amount_minor == 0:
+        return _card_check(settings, given)
     loss = given.score * in_eur(settings, given.amount_minor, given.currency)
     cost = friction_cost(settings, given)
     if given.score >= settings.decline_at:
@@ -116,6 +126,16 @@ def choose(settings: Settings, given: PolicyInput) -> Action:
     if loss < settings.loss_floor_minor or loss < cost * (1.0 - given.score):
         return _maybe_explore(settings, given, loss, cost, [QUIET_WIN])
     return _ask(settings, given, loss, cost)
+
+
+def _card_check(settings: Settings, given: PolicyInput) -> Action:
+    """Amount 0 verifies a card: nothing can be lost on it, so it is never asked about (no SMS
+    about "EUR 0.00") nor declined for an amount; a score past ``decline_at`` goes to a
+    person, since the model learnt on charged payments (issue 15, item 7)."""
+    cost = friction_cost(settings, given)
+    if given.score >= settings.decline_at:
+        return Action("review", [CARD_CHECK_FLAGGED], 1.0, False, 0.0, cost)
+    return Action("allow", [CARD_CHECK], 1.0, False, 0.0, cost)
 
 
 def decide(settings: Settings, given: PolicyInput) -> tuple[Decision, list[Reason]]:

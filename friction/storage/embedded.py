@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -52,6 +53,8 @@ from friction.storage.marks import live_value
 from friction.storage.quotas import MemoryQuotas
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
 from friction.tenancy import tenant_of
+
+log = logging.getLogger(__name__)
 
 CLAIMS_KEPT = 1024
 """Claims kept before expired ones (requests that died undecided) are swept."""
@@ -103,6 +106,8 @@ class EmbeddedStore:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # deleted and overwritten rows are zeroed, not left in free space (erasure, GDPR Art. 17)
+        self._db.execute("PRAGMA secure_delete=ON")
         # fewer, larger checkpoints: each one syncs the disk, which costs ms on a VM
         self._db.execute("PRAGMA wal_autocheckpoint=10000")
         self._db.executescript(_SCHEMA)
@@ -368,7 +373,19 @@ class EmbeddedStore:
                 self._db.execute("DELETE FROM kv WHERE ns = ? AND key = ?", d).rowcount
                 for d in deletes
             )
+        await self._checkpoint()
         return Erased(len(payments), len(dialogues), len(reviews), gone)
+
+    async def _checkpoint(self, attempts: int = 50) -> None:
+        """Copy the WAL into the database and truncate it: it still holds every earlier
+        version of the erased pages. A reader in another process (an analyst's notebook)
+        can block it for a moment: retried for ~5 s, then logged."""
+        for _ in range(attempts):
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            await asyncio.sleep(0.1)
+        log.error("erasure: the WAL checkpoint stayed blocked by a reader; old pages remain")
 
     def _personal_keys(self, customer_id: str) -> list[tuple[str, str]]:
         keys = [(ns, customer_id) for ns in ("customer", "budget", "preferences")]

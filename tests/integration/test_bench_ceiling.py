@@ -30,7 +30,7 @@ def _payments() -> list[dict[str, object]]:
     for i, value in enumerate([1200, 4500, 900, 42000, 2500, 180000, 3100, 99000]):
         payment = copy.deepcopy(CANONICAL)
         payment["payment_id"] = f"pay_ceiling_{i}"
-        payment["occurred_at"] = f"2026-11-23T{8 + i:02d}:15:00Z"
+        payment["occurred_at"] = f"{CANONICAL['occurred_at'][:10]}T{8 + i:02d}:15:00Z"
         payment["amount"] = {"value": value, "currency": "EUR"}
         payment["merchant"] = {**CANONICAL["merchant"], "terminal_id": f"term_{i % 2}"}
         out.append(payment)

@@ -223,6 +223,7 @@ async def test_sigkilled_publisher_loses_no_event_and_duplicates_dedupe(
         "FRICTION_DATA_DIR": str(tmp_path / "var"), "FRICTION_MODELS_DIR": str(models_dir),
         "FRICTION_STORE": url, "FRICTION_BUS": f"kafka://{kafka_bootstrap}",
         "FRICTION_KAFKA_IDEMPOTENT": "false", "FRICTION_HTTP_PORT": str(free_port()),
+        "FRICTION_OCCURRED_AT_MAX_AGE_DAYS": "36500",  # the simulated stream is history
     }  # fmt: skip
     service, ok = Service(env, tmp_path / "service.log"), set[str]()
     pending_at_kill: list[int] = []

@@ -136,7 +136,7 @@ async def test_card_number_anywhere_is_rejected_and_never_written(
 
 async def test_phone_numbers_and_canonical_ids_are_not_mistaken_for_cards(client: Client) -> None:
     payment = copy.deepcopy(CANONICAL)
-    payment["customer"]["phone"] = "+4477009001234"  # 13 digits behind a '+'
+    payment["customer"]["phone"] = "+4915112345678"  # 13 Luhn-valid digits behind a '+'
     payment["payment_id"] = "pay_0002"
     response = await client.post("/v1/score", json=payment)
     assert response.status == 200, await response.text()

@@ -7,12 +7,16 @@ and ``friction_sms_refused_total{reason}`` rises.
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberType
+from pydantic import ValidationError
 
 from friction.dialogue.channels.sms_guard import SmsGuard, SmsLimits, segments
 from friction.errors import ChannelError
 from friction.metrics import Metrics
 from friction.ports import OutboundMessage
+from friction.settings import Settings
 from friction.storage.quotas import MemoryQuotas
 
 
@@ -91,3 +95,57 @@ async def test_country_customer_and_spend_caps_and_the_window() -> None:
         "customer_cap": 1,
         "spend_cap": 1,
     }
+
+
+def guard_for(*allowed: str) -> tuple[SmsGuard, Recorder, Metrics]:
+    inner, metrics = Recorder(), Metrics()
+    limits = SmsLimits(allowed, 3600, per_customer=9, per_range=9, range_tail=3, spend_cap=99)
+    return SmsGuard(inner, limits, metrics, MemoryQuotas(), Clock()), inner, metrics
+
+
+def example(kind: int) -> tuple[str, str]:
+    """A region with an example number of ``kind`` (GB first), and that number in E.164."""
+    for region in ["GB", *sorted(phonenumbers.SUPPORTED_REGIONS)]:
+        number = phonenumbers.example_number_for_type(region, kind)
+        if number is not None:
+            return region, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise AssertionError(f"no example number of type {kind}")
+
+
+async def test_countries_by_region_code_and_by_prefix() -> None:
+    """Issue 19 item 12: region codes from libphonenumber; E.164 prefixes still work."""
+    guard, inner, metrics = guard_for("GB", "AE")
+    await guard.send(message("+971501234567", "cus_ae"))  # an Emirati mobile
+    await guard.send(message("+447700900123", "cus_gb"))  # a drama-range mobile: GB
+    with pytest.raises(ChannelError, match="country"):
+        await guard.send(message("+966501234567", "cus_sa"))  # Saudi Arabia: not listed
+    jamaica = "+18765551234"  # NANP: +1 yet not the US
+    us_only, _, _ = guard_for("US", "CA")
+    with pytest.raises(ChannelError, match="country"):
+        await us_only.send(message(jamaica, "cus_jm"))
+    whole_plan, sent, _ = guard_for("+1")
+    await whole_plan.send(message(jamaica, "cus_jm"))  # what "+1" always allowed
+    assert inner.sent == ["+971501234567", "+447700900123"] and sent.sent == [jamaica]
+    assert refused(metrics, "country") == 1
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.TOLL_FREE,
+     PhoneNumberType.VOIP, PhoneNumberType.PERSONAL_NUMBER, PhoneNumberType.UAN,
+     PhoneNumberType.FIXED_LINE],
+)  # fmt: skip
+async def test_numbers_that_are_not_mobiles_are_never_texted(kind: int) -> None:
+    region, number = example(kind)
+    guard, inner, metrics = guard_for(region, "GB")
+    with pytest.raises(ChannelError, match="number_type"):
+        await guard.send(message(number, "cus_1"))
+    await guard.send(message(example(PhoneNumberType.MOBILE)[1], "cus_1"))
+    assert len(inner.sent) == 1 and refused(metrics, "number_type") == 1
+
+
+def test_the_allow_list_setting_takes_regions_and_prefixes_and_refuses_anything_else() -> None:
+    assert Settings(sms_allowed_prefixes="GB, AE,+33").sms_allowed_prefixes == ["GB", "AE", "+33"]
+    assert "AE" in Settings().sms_allowed_prefixes and "SA" in Settings().sms_allowed_prefixes
+    with pytest.raises(ValidationError, match="region code"):
+        Settings(sms_allowed_prefixes="GB,UK")

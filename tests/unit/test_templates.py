@@ -91,24 +91,26 @@ def test_language_follows_locale_with_english_fallback(
 @pytest.mark.parametrize(
     ("minor", "currency", "locale", "expected"),
     [
+        # CLDR (Babel) for the customer's locale; English shows the ISO code
         (42000, "EUR", "en-GB", "EUR 420.00"),
-        (42000, "EUR", "fr-FR", "420,00 EUR"),
-        (42000, "EUR", "es-ES", "420,00 EUR"),
-        (42000, "EUR", "ar-AE", "٤٢٠٫٠٠ يورو"),
-        (42000, "AED", "ar-AE", "٤٢٠٫٠٠ درهم"),
+        (42000, "EUR", "fr-FR", "420,00 €"),
+        (42000, "EUR", "es-ES", "420,00 €"),
+        (42000, "EUR", "ar-AE", "\u200f٤٢٠٫٠٠ €"),
+        (42000, "AED", "ar-AE", "\u200f٤٢٠٫٠٠ د.إ.\u200f"),
         (42000, "AED", "en", "AED 420.00"),
         (5, "USD", "en", "USD 0.05"),
         (0, "GBP", "en", "GBP 0.00"),
         (123456789, "USD", "en", "USD 1,234,567.89"),
-        (123456789, "EUR", "fr", "1 234 567,89 EUR"),
-        (123400, "EUR", "es", "1234,00 EUR"),
-        (1234500, "EUR", "es", "12.345,00 EUR"),
-        (123456789, "SAR", "ar", "١٬٢٣٤٬٥٦٧٫٨٩ ريال سعودي"),
-        (42000, "JPY", "en", "JPY 42,000"),
+        (123456789, "EUR", "fr", "1 234 567,89 €"),  # CLDR's narrow no-break space: a space
+        (123400, "EUR", "es", "1.234,00 €"),
+        (1234500, "EUR", "es", "12.345,00 €"),
+        (42000, "USD", "es-MX", "USD 420.00"),  # CLDR currency spacing after a code
+        (123456789, "SAR", "ar", "\u200f١٬٢٣٤٬٥٦٧٫٨٩ ر.س.\u200f"),
+        (42000, "JPY", "en", "JPY 42,000"),  # ISO 4217 exponents from CLDR: 0, 3, 4
+        (42000, "JPY", "fr", "42 000 JPY"),
         (42000, "KWD", "en", "KWD 42.000"),
-        (42000, "KWD", "ar", "٤٢٫٠٠٠ دينار كويتي"),
+        (42000, "KWD", "ar", "\u200f٤٢٫٠٠٠ د.ك.\u200f"),
         (42000, "CLF", "en", "CLF 4.2000"),
-        (42000, "XYZ", "en", "XYZ 420.00"),
         (42000, "eur", "en", "EUR 420.00"),
     ],
 )
@@ -118,7 +120,7 @@ def test_amounts_are_written_the_locale_way(
     assert format_amount(minor, currency, locale) == expected
 
 
-@pytest.mark.parametrize("currency", ["EURO", "€", "", "12A"])
+@pytest.mark.parametrize("currency", ["EURO", "€", "", "12A", "XYZ"])
 def test_a_bad_currency_is_a_clear_error(currency: str) -> None:
     with pytest.raises(TemplateError, match="ISO 4217"):
         format_amount(100, currency, "en")
@@ -304,7 +306,7 @@ def _set(key: str, text: str) -> Callable[[dict[str, Any]], None]:
         ("fr", lambda d: d.__setitem__("language", "de"), "declares language 'de'"),
         ("fr", lambda d: d["reasons"].pop("default"), "reasons: no 'default'"),
         ("ar", lambda d: d["phrases"].__setitem__("card", "بطاقتك"), r"phrases\.card"),
-        ("es", lambda d: d["numbers"].__setitem__("pattern", "{amount}"), "numbers.pattern"),
+        ("es", lambda d: d["money"].__setitem__("currency", "name"), "money.currency"),
         ("en", lambda d: d.__setitem__("surprise", 1), "surprise"),
     ],
 )

@@ -5,7 +5,12 @@ the attacker is paid for: each challenge it can trigger costs money. The guard
 sits in front of the SMS channel and refuses, with ``ChannelError`` (so the
 dialogue ladder moves on to the next rung, never approving), any send
 
-- to a number outside the allowed countries (E.164 prefix allow-list),
+- to a number outside the allowed countries (region codes such as ``GB`` found by
+  libphonenumber, or E.164 prefixes such as ``+44``),
+- to a number whose type is not a mobile's: premium-rate, shared-cost, toll-free, UAN,
+  VoIP, personal, pager, voicemail and landline ranges are what SMS pumping buys or what
+  cannot read a text (numbers outside every known range — new allocations, the ranges
+  reserved for drama — pass on to the caps below),
 - beyond the per-customer or per-number-range cap of the window,
 - beyond the estimated spend cap of the window (cost per segment by prefix).
 
@@ -23,6 +28,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
 from friction.dialogue.channels.console import mask_phone
 from friction.errors import ChannelError
 from friction.metrics import Metrics
@@ -31,6 +39,26 @@ from friction.records import Quota
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)
+REFUSED_TYPES = frozenset(
+    {PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE,
+     PhoneNumberType.SHARED_COST, PhoneNumberType.VOIP, PhoneNumberType.PERSONAL_NUMBER,
+     PhoneNumberType.PAGER, PhoneNumberType.UAN, PhoneNumberType.VOICEMAIL}
+)  # fmt: skip
+"""Types never texted; MOBILE, FIXED_LINE_OR_MOBILE (the US and Canada cannot tell) and
+UNKNOWN are, within the caps."""
+
+
+def region_and_type(phone: str) -> tuple[str, int]:
+    """The number's region (``GB``; the country code's main region when libphonenumber does
+    not know the range) and its ``PhoneNumberType``; ``("", UNKNOWN)`` if it does not parse."""
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return "", PhoneNumberType.UNKNOWN
+    region = phonenumbers.region_code_for_number(number) or (
+        phonenumbers.region_code_for_country_code(number.country_code or 0)
+    )
+    return region, phonenumbers.number_type(number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +85,12 @@ class SmsLimits:
             segment_cost=dict(settings.sms_segment_cost),
             default_cost=settings.sms_default_segment_cost,
             spend_cap=settings.sms_spend_cap,
+        )
+
+    def allows(self, phone: str, region: str) -> bool:
+        """Whether ``phone`` is in an allowed country: its region or an allowed E.164 prefix."""
+        return region in self.allowed_prefixes or phone.startswith(
+            tuple(p for p in self.allowed_prefixes if p.startswith("+"))
         )
 
     def cost(self, phone: str, text: str) -> float:
@@ -106,8 +140,12 @@ class SmsGuard:
     async def _refusal(self, customer_id: str, phone: str, text: str) -> str | None:
         """The cap this send would pass, or None after counting it against every cap."""
         limits, window = self._limits, self._limits.window_s
-        if not phone.startswith(limits.allowed_prefixes):
+        region, kind = region_and_type(phone)
+        if not limits.allows(phone, region):
             return "country"
+        if kind in REFUSED_TYPES:
+            log.info("sms to %s: a %s number", mask_phone(phone), PhoneNumberType.to_string(kind))
+            return "number_type"
         number_range = phone[: -limits.range_tail]
         caps = [
             Quota("customer_cap", f"sms:customer:{customer_id}", 1, limits.per_customer, window),
