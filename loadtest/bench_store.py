@@ -170,7 +170,8 @@ async def main() -> dict[str, Any]:
         server.start()
         try:
             url = f"redis://127.0.0.1:{server.port}/0"
-            common = {"models_dir": models, "bus": "file", "default_channels": ["in_app"]}
+            common = {"models_dir": models, "bus": "file", "default_channels": ["in_app"],
+                      "occurred_at_max_age_days": 36_500}  # replays simulated history  # fmt: skip
             embedded = await run_store(
                 Settings(data_dir=work / "e", **common), payments, args.warmup, None
             )

@@ -73,9 +73,9 @@ async def test_a_name_resolving_to_loopback_is_refused_at_delivery(
     got = Received()
     async with receiver("/hook", got.handle) as url:
         port = url.rsplit(":", 1)[1].split("/")[0]
-        hooks = VerdictWebhooks(f"http://localhost:{port}/hook", b"k", attempts=1)
+        hooks = VerdictWebhooks({"default": (f"http://localhost:{port}/hook", b"k")}, attempts=1)
         task = asyncio.create_task(hooks.run())
-        hooks.enqueue(status())
+        hooks.enqueue("default", status())
         deadline = asyncio.get_running_loop().time() + 30
         while "given up" not in caplog.text:
             assert asyncio.get_running_loop().time() < deadline, caplog.text
