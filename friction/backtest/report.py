@@ -156,3 +156,23 @@ def verdict(smart: PolicyReport, silent: PolicyReport, budget: int) -> dict[str,
         "friction_rate_ok": smart.friction_rate <= 0.015,
         "budget_ok": smart.max_challenges_per_customer <= budget,
     }
+
+
+def breakdown_table(title: str, slices: dict[str, dict[str, PolicyReport]]) -> Table:
+    """Where each policy stops fraud and declines good payments: per channel, per scenario."""
+    grid = Table(title=title)
+    for column in ("slice", "fraud value stopped: silent · smart", "good declined: silent · smart",
+                   "friction rate", "max / customer"):  # fmt: skip
+        grid.add_column(column, justify="left" if column == "slice" else "right")
+    for key, reports in slices.items():
+        silent, smart = reports["silent block"], reports["smart friction"]
+        scenario = key.startswith("scenario:")
+        grid.add_row(
+            key,
+            f"{silent.fraud_value_stopped:,.0f} · {smart.fraud_value_stopped:,.0f}"
+            f" / {smart.fraud_value_total:,.0f}",
+            "" if scenario else f"{silent.good_declined:,} · {smart.good_declined:,}",
+            "" if scenario else f"{smart.friction_rate:.2%}",
+            str(smart.max_challenges_per_customer),
+        )
+    return grid
