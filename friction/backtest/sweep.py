@@ -95,7 +95,8 @@ def spread(results: list[StreamResult]) -> dict[str, dict[str, float]]:
 def sweep_table(results: list[StreamResult]) -> Table:
     """One row per stream, then the spread."""
     grid = Table(title="smart friction vs silent blocking at equal fraud value stopped")
-    for column in ("stream", "replayed", "fraud value stopped", "good declined: silent → smart",
+    for column in ("stream", "replayed", "fraud value stopped (EUR): smart · silent",
+                   "value gap", "good declined: silent → smart",
                    "fewer", "friction rate", "max / customer", "reviews"):  # fmt: skip
         grid.add_column(column, justify="left" if column == "stream" else "right")
     for result in results:
@@ -103,7 +104,8 @@ def sweep_table(results: list[StreamResult]) -> Table:
         grid.add_row(
             result.stream,
             f"{smart.payments:,}",
-            f"{smart.fraud_value_stopped:,.0f} / {silent.fraud_value_stopped:,.0f} EUR",
+            f"{smart.fraud_value_stopped:,.0f} · {silent.fraud_value_stopped:,.0f}",
+            f"{float(str(result.target['fraud_value_gap'])):+.1%}",
             f"{silent.good_declined:,} → {smart.good_declined:,}",
             f"{float(str(result.target['fewer_good_declined'])):.1%}",
             f"{smart.friction_rate:.2%}",
@@ -114,5 +116,5 @@ def sweep_table(results: list[StreamResult]) -> Table:
     stats = spread(results)
     for key in ("min", "median", "max"):
         fewer, friction = stats["fewer_good_declined"][key], stats["friction_rate"][key]
-        grid.add_row(key, "", "", "", f"{fewer:.1%}", f"{friction:.2%}", "", "", style="bold")
+        grid.add_row(key, "", "", "", "", f"{fewer:.1%}", f"{friction:.2%}", "", "", style="bold")
     return grid
