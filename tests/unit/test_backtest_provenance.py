@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -14,6 +14,7 @@ from friction.training.dataset import read_lines
 from friction.training.registry import (
     POLICY_FILE,
     SKETCH_SIZE,
+    ModelCard,
     load_card,
     load_policy,
     payments_sketch,
@@ -26,7 +27,7 @@ def test_the_sketch_finds_shared_payments_and_never_invents_them() -> None:
     ts = [1.8e9 + n for n in range(20_000)]
     sketch = payments_sketch(ids, ts)
     assert len(sketch) == SKETCH_SIZE == len(set(sketch))
-    card = load_card(Path("models")).model_copy(update={"payments_sketch": sketch})
+    card = ModelCard(version="v1", created_at=datetime.now(UTC), payments_sketch=sketch)
     assert shared_payments(card, ids[5000:], ts[5000:]) > 0  # a quarter of the data replayed
     assert shared_payments(card, ids, [t + 1 for t in ts]) == 0  # same ids, other payments
     others = [f"other_{n}" for n in range(20_000)]
