@@ -63,7 +63,7 @@ from friction.settings import CallbackTarget, Settings
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_store import RedisStore
 from friction.tenancy import DEFAULT_TENANT
-from friction.training.registry import load_model
+from friction.training.registry import load_model, load_policy
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,9 @@ def _finished(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     slot = ModelSlot(
-        load_model(settings.models_dir), load_shadow(settings.models_dir, settings.shadow_model)
+        load_model(settings.models_dir),
+        load_shadow(settings.models_dir, settings.shadow_model),
+        load_policy(settings.models_dir),
     )
     store = open_store(settings)
     bus = open_bus(settings)

@@ -68,17 +68,20 @@ def case_of(line: dict[str, Any]) -> Case:
     )
 
 
+def collect(
+    lines: Iterable[dict[str, Any]], into: list[Case], advance: Advance
+) -> Iterator[dict[str, Any]]:
+    """Pass stream lines on, keeping each as a case: one read serves features and cases."""
+    for line in lines:
+        into.append(case_of(line))
+        advance(1)
+        yield line
+
+
 def simulated_cases(path: Path, model: Model, advance: Advance) -> Cases:
     """A simulator stream file, replayed through the feature code and scored by ``model``."""
     cases: list[Case] = []
-
-    def collect(lines: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for line in lines:
-            cases.append(case_of(line))
-            advance(1)
-            yield line
-
-    dataset = build_dataset(collect(read_lines(path)))
+    dataset = build_dataset(collect(read_lines(path), cases, advance))
     scores = np.asarray(model.predict_batch(dataset.X), dtype=np.float64)
     return Cases(cases, scores, dataset.scenarios)
 

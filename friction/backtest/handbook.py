@@ -4,6 +4,8 @@ A simulator-trained model does not transfer to the handbook's world, so the mode
 trained here, on the days before the backtest starts, with labels only up to seven
 days before it (what a bank would have had), on the features friction computes
 (``friction.benchmark.replay``, the same ``FeatureBook`` the service serves from).
+The cases start with that last week, which the model did not train on: the policy is
+fitted on it (``replay_from`` marks where the replay begins), scored out of sample.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from friction.training.loop_nightly import fit_model
 LABEL_DELAY_DAYS = 7
 
 
-def handbook(directory: Path, train_days: int, cache_dir: Path | None, advance: Advance) -> Cases:
-    """Backtest cases for the days after ``train_days``, scored by a model trained before."""
+def handbook(
+    directory: Path, train_days: int, cache_dir: Path | None, advance: Advance
+) -> tuple[Cases, float]:
+    """Cases from the week before ``train_days`` on, scored by a model trained before that
+    week, and the time the replay starts (day ``train_days``)."""
     files = data_files(directory)
     stream = load_stream(files)
     matrix = cached_features(stream, data_hash(files), cache_dir, progress=advance)
     day = (stream.ts - stream.ts[0]) // DAY_SECONDS
     train = day < train_days - LABEL_DELAY_DAYS
-    test = day >= train_days
-    if not train.any() or not test.any():
+    test = day >= train_days - LABEL_DELAY_DAYS
+    if not train.any() or not (day >= train_days).any():
         raise ValueError(f"--train-days {train_days} leaves no training or no backtest days")
     y = stream.fraud[train].astype(np.int8)
     model = fit_model(matrix[train], y, np.ones(len(y)), 300, "handbook")
@@ -36,4 +41,5 @@ def handbook(directory: Path, train_days: int, cache_dir: Path | None, advance: 
     part = stream.take(np.flatnonzero(test))
     cases = handbook_cases(part.ts, part.customer, part.terminal, part.amount, part.fraud)
     scenarios = ["fraud" if f else "genuine" for f in part.fraud.tolist()]
-    return Cases(cases, scores, scenarios)
+    replay_from = float(stream.ts[0] + train_days * DAY_SECONDS)
+    return Cases(cases, scores, scenarios), replay_from

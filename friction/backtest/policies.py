@@ -16,7 +16,7 @@ import numpy as np
 
 from friction.backtest.cases import Cases
 from friction.backtest.replay import FrictionReplay, Outcome
-from friction.scoring.policy import in_eur
+from friction.scoring.policy import DEFAULT_FIT, PolicyFit, in_eur
 from friction.settings import Settings
 
 Advance = Callable[[float], None]
@@ -29,9 +29,11 @@ def allow_all(cases: Cases) -> list[Outcome]:
     return [ALLOWED] * len(cases.cases)
 
 
-def smart_friction(cases: Cases, settings: Settings, advance: Advance) -> list[Outcome]:
+def smart_friction(
+    cases: Cases, settings: Settings, advance: Advance, fit: PolicyFit = DEFAULT_FIT
+) -> list[Outcome]:
     """The service's policy over the stream, in time order, customers answering."""
-    replay = FrictionReplay(settings)
+    replay = FrictionReplay(settings, fit)
     out: list[Outcome] = []
     for n, (case, score) in enumerate(zip(cases.cases, cases.scores.tolist(), strict=True)):
         out.append(replay.step(case, score))

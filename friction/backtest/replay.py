@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from friction.api.schemas import Decision
-from friction.scoring.policy import PolicyInput, choose
+from friction.scoring.policy import DEFAULT_FIT, PolicyFit, PolicyInput, choose
 from friction.settings import Settings
 
 SCAM_QUESTION_CHANNELS = frozenset({"transfer", "p2p"})
@@ -61,8 +61,9 @@ class Outcome:
 class FrictionReplay:
     """The state the smart-friction policy reads, kept across a replayed stream."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, fit: PolicyFit = DEFAULT_FIT) -> None:
         self.settings = settings
+        self.fit = fit
         self._window_s = settings.friction_window_hours * 3600.0
         self._trust_s = settings.trusted_days * 86_400.0
         self._challenges: dict[str, deque[float]] = {}
@@ -92,6 +93,7 @@ class FrictionReplay:
                 trusted=trusted,
                 currency=case.currency,
             ),
+            self.fit,
         )
         if action.decision == "decline":
             return Outcome("decline", True)
@@ -110,25 +112,28 @@ class FrictionReplay:
         spends the same budget and gets the same answers.
         """
         self._challenges.setdefault(case.customer, deque()).append(case.ts)
-        outcome = self._dialogue(case, propensity, explored)
+        outcome = dialogue_outcome(self.settings, case, propensity, explored)
         if outcome.label is False and self._trust_s > 0:
             self._trusted[(case.customer, case.counterparty)] = case.ts + self._trust_s
         return outcome
 
-    def _dialogue(self, case: Case, propensity: float, explored: bool) -> Outcome:
-        """The customer's answer within the time to live, and the verdict it leads to."""
-        answer = case.answer
-        if case.channel in SCAM_QUESTION_CHANNELS and case.scam_answer is not None:
-            answer = case.scam_answer
-        delay = case.answer_delay_s
-        if answer != "none" and delay is not None and delay <= self.settings.dialogue_ttl_seconds:
-            denied = answer == "deny"
-            return Outcome("challenge", denied, True, delay, denied, delay, propensity, explored)
-        verdict = self.settings.no_answer_verdict
-        if verdict == "review":
-            return Outcome(
-                "challenge", case.fraud, label=case.fraud,
-                label_delay_s=REVIEW_DELAY_S, propensity=propensity, explored=explored,
-                reviewed=True,
-            )  # fmt: skip
-        return Outcome("challenge", verdict == "blocked", propensity=propensity, explored=explored)
+
+def dialogue_outcome(
+    settings: Settings, case: Case, propensity: float = 1.0, explored: bool = False
+) -> Outcome:
+    """The customer's answer within the time to live, and the verdict it leads to."""
+    answer = case.answer
+    if case.channel in SCAM_QUESTION_CHANNELS and case.scam_answer is not None:
+        answer = case.scam_answer
+    delay = case.answer_delay_s
+    if answer != "none" and delay is not None and delay <= settings.dialogue_ttl_seconds:
+        denied = answer == "deny"
+        return Outcome("challenge", denied, True, delay, denied, delay, propensity, explored)
+    verdict = settings.no_answer_verdict
+    if verdict == "review":
+        return Outcome(
+            "challenge", case.fraud, label=case.fraud,
+            label_delay_s=REVIEW_DELAY_S, propensity=propensity, explored=explored,
+            reviewed=True,
+        )  # fmt: skip
+    return Outcome("challenge", verdict == "blocked", propensity=propensity, explored=explored)

@@ -148,11 +148,40 @@ def table(title: str, reports: list[PolicyReport]) -> Table:
 
 
 def verdict(smart: PolicyReport, silent: PolicyReport, budget: int) -> dict[str, object]:
-    """The issue's target, checked: fewer good declines, low friction, budget kept."""
+    """The issue's target, checked: fewer good declines at equal fraud value (silent block's
+    value within 1 % of smart friction's: one large fraud can make the step bigger), low
+    friction, budget kept."""
     fewer = 1.0 - smart.good_declined / silent.good_declined if silent.good_declined else 0.0
+    gap = (
+        silent.fraud_value_stopped / smart.fraud_value_stopped - 1.0
+        if smart.fraud_value_stopped
+        else 0.0
+    )
     return {
         "fewer_good_declined": round(fewer, 4),
+        "fraud_value_gap": round(gap, 4),
+        "equal_fraud_value_ok": abs(gap) <= 0.01,
         "fewer_good_declined_ok": fewer >= 0.8,
         "friction_rate_ok": smart.friction_rate <= 0.015,
         "budget_ok": smart.max_challenges_per_customer <= budget,
     }
+
+
+def breakdown_table(title: str, slices: dict[str, dict[str, PolicyReport]]) -> Table:
+    """Where each policy stops fraud and declines good payments: per channel, per scenario."""
+    grid = Table(title=title)
+    for column in ("slice", "fraud value stopped: silent · smart", "good declined: silent · smart",
+                   "friction rate", "max / customer"):  # fmt: skip
+        grid.add_column(column, justify="left" if column == "slice" else "right")
+    for key, reports in slices.items():
+        silent, smart = reports["silent block"], reports["smart friction"]
+        scenario = key.startswith("scenario:")
+        grid.add_row(
+            key,
+            f"{silent.fraud_value_stopped:,.0f} · {smart.fraud_value_stopped:,.0f}"
+            f" / {smart.fraud_value_total:,.0f}",
+            "" if scenario else f"{silent.good_declined:,} · {smart.good_declined:,}",
+            "" if scenario else f"{smart.friction_rate:.2%}",
+            str(smart.max_challenges_per_customer),
+        )
+    return grid

@@ -15,7 +15,7 @@ from pathlib import Path
 from friction.aio import checkpoint
 from friction.errors import FrictionError
 from friction.scoring.service import ModelSlot
-from friction.training.registry import champion_version, load_model
+from friction.training.registry import champion_version, load_model, load_policy
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,12 @@ async def swap_if_promoted(slot: ModelSlot, models_dir: Path) -> bool:
         return False
     try:
         model = await asyncio.to_thread(load_model, models_dir, version)
+        policy = await asyncio.to_thread(load_policy, models_dir, version)
     except FrictionError as error:
         log.error("champion %s not served, keeping %s: %s", version, slot.model.version, error)
         return False
-    previous, slot.model = slot.model.version, model
+    previous = slot.model.version
+    slot.model, slot.policy = model, policy  # no await between: requests see a matching pair
     log.info("now serving model %s (was %s)", model.version, previous)
     return True
 

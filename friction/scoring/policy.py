@@ -1,13 +1,23 @@
-"""Policy: from a score, an amount and the customer's friction so far to an action.
+"""Policy: from a score, an amount and the customer's situation to an action.
 
-Smart friction weighs what a payment could lose against what a question costs:
+Smart friction compares what each action is expected to cost, in EUR cents:
 
-- ``decline`` at or above ``decline_at`` (nothing to ask: the model is sure).
-- A payment is *risky* when its score reaches ``challenge_at`` or its expected loss
-  (score × amount, in EUR cents) reaches ``challenge_loss_minor``. A risky payment is
-  asked about only when its expected loss is worth the question: above the loss floor
-  and above the cost of friction for this customer and channel, weighted by the chance
-  that the customer is genuine. Otherwise it is a *quiet win*: allowed and logged.
+- *allow*: the fraud loss, ``p × amount``;
+- *decline*: a good customer's cost of a declined payment, ``(1 − p) × decline cost``;
+- *challenge*: the fraud that slips through a question (the victim confirms by mistake,
+  ``leak``), plus, if the customer is genuine, the cost of the question and the chance
+  that they do not answer in time and are declined anyway (``miss``).
+
+``p`` is the model's score calibrated on a past window, and ``leak`` / ``miss`` are the
+answer rates seen there per channel: a ``PolicyFit`` (``friction.backtest.fit`` fits it;
+the registry keeps it beside the model as ``policy.json``). A fitted *question price* is
+added to every question when the plain costs would exceed the friction-rate cap.
+
+- ``decline`` at or above ``decline_at`` (a ceiling), or when declining costs less than
+  asking: a score so high that even a confirmation could not clear it (ANSWER_CANNOT_CLEAR).
+- A payment is *risky* when its score reaches ``challenge_at`` or its expected loss reaches
+  ``challenge_loss_minor``; a risky payment is asked about when a question costs less than
+  allowing it, else it is a *quiet win*: allowed and logged.
 - A payee or merchant the customer confirmed recently is *trusted*: not asked again.
 - A challenge needs a reachable customer with friction budget left; otherwise a person
   reviews the payment rather than it being silently declined.
@@ -15,6 +25,8 @@ Smart friction weighs what a payment could lose against what a question costs:
   a hash of the payment id (a retry is decided the same way); its propensity is
   recorded so that retraining can weight those labels by 1 / propensity.
 
+Rules (lists, issue 17) sit before this: ``Action.costs`` keeps every option's cost, so
+a rule's action can replace the policy's and the record still says what it would have done.
 ``challenge_at = 0`` keeps the walking skeleton's meaning: challenge everything below
 ``decline_at``, whatever its amount.
 """
@@ -22,7 +34,11 @@ Smart friction weighs what a payment could lose against what a question costs:
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from friction.api.schemas import Decision, Reason
 from friction.settings import Settings
@@ -55,6 +71,70 @@ EXPLORED = Reason(
     code="EXPLORATION",
     text="A random check that helps the fraud model learn; most such payments are genuine.",
 )
+BEYOND_ANSWER = Reason(
+    code="ANSWER_CANNOT_CLEAR",
+    text="So likely fraud that even the customer's confirmation would not make it safe.",
+)
+LOGIT_LIMIT = 12.0
+"""Scores are clipped to logit ±12 before calibration: 0 and 1 stay finite."""
+
+
+class Answers(BaseModel):
+    """How challenges on one channel end: fraud let through, genuine customers declined."""
+
+    model_config = ConfigDict(frozen=True)
+
+    leak: float = Field(0.02, ge=0.0, le=1.0)
+    """Share of challenged frauds released (the victim confirms by mistake)."""
+    miss: float = Field(0.14, ge=0.0, le=1.0)
+    """Share of challenged genuine payments blocked (no answer in time, or a mistaken no)."""
+
+
+class PolicyFit(BaseModel):
+    """The policy's parameters fitted on a past window; loaded once with the model.
+
+    The defaults are the documented answer model (86 % of genuine customers confirm in
+    time, 2 % of victims confirm by mistake) and an uncalibrated score: what the policy
+    uses before anything was fitted.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    intercept: float = 0.0
+    """Calibration: logit(p) = intercept + slope × logit(score)."""
+    slope: float = 1.0
+    """Calibration slope (1 with intercept 0: the score is taken as a probability)."""
+    answers: dict[str, Answers] = {}
+    """Answer rates per payment channel seen in the window."""
+    fallback: Answers = Answers()
+    """Answer rates of a channel the window did not see."""
+    question_price_minor: float = Field(0.0, ge=0.0)
+    """Added to every question's cost so that the window's friction rate stays under the cap."""
+    window_start: datetime | None = None
+    """First payment of the window the parameters were fitted on."""
+    window_end: datetime | None = None
+    """Last payment of that window: everything replayed or served comes after it."""
+    rows: int = 0
+    """Payments in the window."""
+    frauds: int = 0
+    """Frauds among them."""
+    source: str = ""
+    """What the window was (a stream's hash, the handbook days)."""
+
+    def probability(self, score: float) -> float:
+        """The calibrated chance that a payment with this score is fraud."""
+        if self.intercept == 0.0 and self.slope == 1.0:
+            return score
+        clipped = min(max(score, 1e-12), 1.0 - 1e-12)
+        logit = min(max(math.log(clipped / (1.0 - clipped)), -LOGIT_LIMIT), LOGIT_LIMIT)
+        return 1.0 / (1.0 + math.exp(-(self.intercept + self.slope * logit)))
+
+    def answers_on(self, channel: str) -> Answers:
+        """The answer rates of a payment channel."""
+        return self.answers.get(channel, self.fallback)
+
+
+DEFAULT_FIT = PolicyFit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +152,21 @@ class PolicyInput:
 
 
 @dataclass(frozen=True, slots=True)
+class Costs:
+    """Expected cost (EUR cents) of each option for one payment."""
+
+    allow: float
+    challenge: float
+    decline: float
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
     """The policy's answer, with what the decision event must record about it.
 
     ``propensity`` is the probability that this policy takes this action for this
     payment (1 unless exploration was possible); ``explored`` marks a challenge made
-    only to learn.
+    only to learn; ``costs`` are the options' expected costs (None when not weighed).
     """
 
     decision: Decision
@@ -86,6 +175,7 @@ class Action:
     explored: bool = False
     expected_loss: float = 0.0
     friction_cost: float = 0.0
+    costs: Costs | None = None
 
 
 def explore_draw(payment_id: str) -> float:
@@ -106,12 +196,28 @@ def friction_cost(settings: Settings, given: PolicyInput) -> float:
     return settings.friction_cost_minor * per_channel * growth
 
 
-def choose(settings: Settings, given: PolicyInput) -> Action:
-    """The action for a payment, its reasons, propensity and expected-loss figures."""
+def decline_cost(settings: Settings, amount_eur: float) -> float:
+    """What declining a good payment costs: a fixed part and a share of its amount."""
+    return settings.decline_cost_minor + settings.decline_cost_share * amount_eur
+
+
+def costs_of(p: float, amount_eur: float, question: float, declined: float, on: Answers) -> Costs:
+    """Each option's expected cost for fraud probability ``p`` (see the module docstring)."""
+    return Costs(
+        allow=p * amount_eur,
+        challenge=p * amount_eur * on.leak + (1.0 - p) * (question + on.miss * declined),
+        decline=(1.0 - p) * declined,
+    )
+
+
+def choose(settings: Settings, given: PolicyInput, fit: PolicyFit = DEFAULT_FIT) -> Action:
+    """The action for a payment, its reasons, propensity and expected-cost figures."""
     if given.amount_minor == 0:
         return _card_check(settings, given)
-    loss = given.score * in_eur(settings, given.amount_minor, given.currency)
-    cost = friction_cost(settings, given)
+    amount = in_eur(settings, given.amount_minor, given.currency)
+    p = fit.probability(given.score)
+    loss = p * amount
+    cost = friction_cost(settings, given) + fit.question_price_minor
     if given.score >= settings.decline_at:
         return Action("decline", [], 1.0, False, loss, cost)
     if settings.challenge_at <= 0.0:
@@ -121,11 +227,14 @@ def choose(settings: Settings, given: PolicyInput) -> Action:
     )
     if not risky:
         return _maybe_explore(settings, given, loss, cost, [])
+    costs = costs_of(p, amount, cost, decline_cost(settings, amount), fit.answers_on(given.channel))
+    if costs.decline < min(costs.allow, costs.challenge):
+        return Action("decline", [BEYOND_ANSWER], 1.0, False, loss, cost, costs)
     if given.trusted:
-        return Action("allow", [TRUSTED], 1.0, False, loss, cost)
-    if loss < settings.loss_floor_minor or loss < cost * (1.0 - given.score):
-        return _maybe_explore(settings, given, loss, cost, [QUIET_WIN])
-    return _ask(settings, given, loss, cost)
+        return Action("allow", [TRUSTED], 1.0, False, loss, cost, costs)
+    if loss < settings.loss_floor_minor or costs.allow <= costs.challenge:
+        return _maybe_explore(settings, given, loss, cost, [QUIET_WIN], costs)
+    return _ask(settings, given, loss, cost, costs)
 
 
 def _card_check(settings: Settings, given: PolicyInput) -> Action:
@@ -144,17 +253,24 @@ def decide(settings: Settings, given: PolicyInput) -> tuple[Decision, list[Reaso
     return action.decision, action.reasons
 
 
-def _ask(settings: Settings, given: PolicyInput, loss: float, cost: float) -> Action:
+def _ask(
+    settings: Settings, given: PolicyInput, loss: float, cost: float, costs: Costs | None = None
+) -> Action:
     """Challenge when the customer can be asked; otherwise a person reviews it."""
     if not given.reachable:
-        return Action("review", [NO_CHANNEL], 1.0, False, loss, cost)
+        return Action("review", [NO_CHANNEL], 1.0, False, loss, cost, costs)
     if given.recent_challenges >= settings.friction_budget:
-        return Action("review", [BUDGET_SPENT], 1.0, False, loss, cost)
-    return Action("challenge", [], 1.0, False, loss, cost)
+        return Action("review", [BUDGET_SPENT], 1.0, False, loss, cost, costs)
+    return Action("challenge", [], 1.0, False, loss, cost, costs)
 
 
 def _maybe_explore(
-    settings: Settings, given: PolicyInput, loss: float, cost: float, reasons: list[Reason]
+    settings: Settings,
+    given: PolicyInput,
+    loss: float,
+    cost: float,
+    reasons: list[Reason],
+    costs: Costs | None = None,
 ) -> Action:
     """Allow, or with probability ``explore_share`` challenge to learn (never past budget)."""
     share = settings.explore_share
@@ -165,7 +281,7 @@ def _maybe_explore(
         and given.recent_challenges < settings.friction_budget
     )
     if not eligible:
-        return Action("allow", reasons, 1.0, False, loss, cost)
+        return Action("allow", reasons, 1.0, False, loss, cost, costs)
     if explore_draw(given.payment_id) < share:
-        return Action("challenge", [EXPLORED], share, True, loss, cost)
-    return Action("allow", reasons, 1.0 - share, False, loss, cost)
+        return Action("challenge", [EXPLORED], share, True, loss, cost, costs)
+    return Action("allow", reasons, 1.0 - share, False, loss, cost, costs)

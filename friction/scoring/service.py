@@ -46,7 +46,7 @@ from friction.scoring.explain import explain
 from friction.scoring.facts import facts_of
 from friction.scoring.features import PaymentFacts, unusual_amount
 from friction.scoring.model import Model
-from friction.scoring.policy import Action, PolicyInput, choose
+from friction.scoring.policy import DEFAULT_FIT, Action, PolicyFit, PolicyInput, choose
 from friction.scoring.shadow import shadow_score
 from friction.settings import Settings
 from friction.tenancy import DEFAULT_TENANT, scope_payment, scoped
@@ -67,14 +67,18 @@ DEGRADED_MEMORY = 100_000
 
 
 class ModelSlot:
-    """Holds the model being served; swapping it is one attribute assignment.
+    """Holds the model being served and the policy fitted with it; a swap replaces both
+    between two awaits, so every request sees a matching pair.
 
     ``shadow`` is the challenger scored beside it and logged, never acted on.
     """
 
-    def __init__(self, model: Model, shadow: Model | None = None) -> None:
+    def __init__(
+        self, model: Model, shadow: Model | None = None, policy: PolicyFit = DEFAULT_FIT
+    ) -> None:
         self.model = model
         self.shadow = shadow
+        self.policy = policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +211,8 @@ class Scorer:
             trusted=context.trusted,
             currency=payment.amount.currency,
         )
-        action = RETRY_ALLOWED if context.confirmed_retry else choose(self._settings, given)
+        fit = self._slot.policy
+        action = RETRY_ALLOWED if context.confirmed_retry else choose(self._settings, given, fit)
         why.extend(action.reasons)
         now = datetime.now(UTC)
         dialogue = None

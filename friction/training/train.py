@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +18,13 @@ import numpy as np
 import xgboost as xgb
 from numpy.typing import NDArray
 
+from friction.backtest.cases import Cases, collect
+from friction.backtest.fit import fit_policy
+from friction.backtest.replay import Case
 from friction.errors import NoModel
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
+from friction.settings import Settings
 from friction.training.booster import FRICTION, fit
 from friction.training.boosting import boosting
 from friction.training.dataset import Dataset, build_dataset, read_lines
@@ -30,6 +33,7 @@ from friction.training.registry import (
     ModelCard,
     champion_version,
     load_model,
+    payments_sketch,
     promote,
     save_candidate,
     schema_hash,
@@ -56,6 +60,8 @@ class TrainOptions:
     progress: bool = False
     dask_scheduler: str | None = None
     """Address of a Dask scheduler to boost on (``xgboost.dask``); None: in this process."""
+    policy_settings: Settings = field(default_factory=Settings)
+    """Costs and dialogue settings the policy is fitted under (``FRICTION_*``)."""
 
 
 @dataclass
@@ -72,43 +78,49 @@ def train(options: TrainOptions) -> TrainResult:
     """Train, evaluate against the champion, save and maybe promote a candidate."""
     with open(options.data, "rb") as handle:
         lines = sum(1 for _ in handle)
+    cases: list[Case] = []
     with progress_bar("replaying stream", lines, options.progress) as advance:
         dataset = build_dataset(
-            _counted(read_lines(options.data), advance), options.label_delay_days
+            collect(read_lines(options.data), cases, advance), options.label_delay_days
         )
     if len(dataset.y) == 0 or dataset.y.sum() == 0:
         raise ValueError(f"{options.data} has no fraud to learn from; simulate more days")
     digest = hashlib.sha256(options.data.read_bytes()).hexdigest()
     params = {"label_delay_days": options.label_delay_days, "source": "stream"}
-    return fit_and_register(dataset, options, digest, params)
+    return fit_and_register(dataset, options, digest, params, cases)
 
 
 def fit_and_register(
-    dataset: Dataset, options: TrainOptions, digest: str, params: dict[str, Any]
+    dataset: Dataset,
+    options: TrainOptions,
+    digest: str,
+    params: dict[str, Any],
+    cases: list[Case] | None = None,
 ) -> TrainResult:
     """Split by time, fit, evaluate against the champion, save and maybe promote.
 
     Shared by every source of training rows (a simulated stream, the production sink).
+    With the rows' ``cases`` (a stream's answers), the policy is fitted on the hold-out,
+    scored by the candidate, and saved beside it.
     """
     train_rows, test_rows = _time_split(dataset.ts, options.test_share)
     params = {**params, "boosted_on": "dask" if options.dask_scheduler else "local"}
     booster = _fit(dataset, train_rows, options)
-    scores = booster.inplace_predict(dataset.X[test_rows])
-    metrics = _metrics(dataset.y[test_rows], np.asarray(scores))
+    scores = np.asarray(booster.inplace_predict(dataset.X[test_rows]), dtype=np.float64)
+    metrics = _metrics(dataset.y[test_rows], scores)
     card = _card(options, dataset, (train_rows, test_rows), booster, metrics, digest, params)
-    save_candidate(booster, card, options.models_dir)
+    policy = None
+    if cases is not None:
+        held = np.flatnonzero(test_rows).tolist()
+        hold_out = Cases([cases[i] for i in held], scores, [dataset.scenarios[i] for i in held])
+        policy = fit_policy(hold_out, options.policy_settings, f"hold-out of {digest[:12]}")
+    save_candidate(booster, card, options.models_dir, policy)
     champion, champion_metrics = _champion_on(options.models_dir, dataset, test_rows)
     better = not champion_metrics or metrics[options.metric] > champion_metrics[options.metric]
     promoted = options.promote == "always" or (options.promote == "if-better" and better)
     if promoted:
         promote(options.models_dir, card.version)
     return TrainResult(card, promoted, champion, champion_metrics)
-
-
-def _counted(items: Iterator[T], advance: Callable[[float], None]) -> Iterator[T]:
-    for item in items:
-        advance(1)
-        yield item
 
 
 def _time_split(
@@ -183,6 +195,7 @@ def _card(
                 "eta": options.learning_rate, **params},
         libraries={"xgboost": xgb.__version__, "numpy": np.__version__,
                    "python": platform.python_version()},
+        payments_sketch=payments_sketch(dataset.payment_ids, dataset.ts.tolist()),
     )  # fmt: skip
 
 

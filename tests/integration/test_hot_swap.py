@@ -8,8 +8,9 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from friction.scoring.policy import PolicyFit
 from friction.settings import Settings
-from friction.training.registry import champion_version, promote
+from friction.training.registry import POLICY_FILE, champion_version, promote
 from friction.training.train import TrainOptions, train
 from tests.conftest import CANONICAL, Client
 
@@ -54,3 +55,40 @@ async def test_promotion_is_picked_up_under_load(
     assert set(versions) == {old, new}
     ready = await (await client.get("/readyz")).json()
     assert ready["model"] == new
+
+
+async def test_the_policy_fitted_with_a_model_is_served_and_swapped_with_it(
+    sim_stream: Path,
+    registry: Path,
+    make_settings: Callable[..., Settings],
+    start_app: StartApp,
+) -> None:
+    """The champion's ``policy.json`` decides, and a promotion brings its own."""
+    old = champion_version(registry)
+    expensive = PolicyFit(question_price_minor=1e12)  # no question is ever worth asking
+    (registry / old / POLICY_FILE).write_text(expensive.model_dump_json())
+    # every payment risky, and large: the policy weighs asking against allowing or declining
+    settings = make_settings(models_dir=registry, model_check_seconds=0.05, challenge_at=1e-6)
+    client = await start_app(settings)
+
+    async def decision(n: int) -> str:
+        body = copy.deepcopy(CANONICAL)
+        body["payment_id"] = f"pay_fit_{n}"
+        body["customer"]["id"] = f"cus_fit_{n}"
+        body["amount"]["value"] = 100_000_000
+        scored = await (await client.post("/v1/score", json=body)).json()
+        return str(scored["decision"])
+
+    assert await decision(0) != "challenge"
+    candidate = train(
+        TrainOptions(data=sim_stream, models_dir=registry, rounds=20, seed=5, promote="never")
+    )
+    new = candidate.card.version
+    (registry / new / POLICY_FILE).write_text(PolicyFit().model_dump_json())
+    promote(registry, new)
+    deadline, n = time.monotonic() + 30, 1
+    while (await (await client.get("/readyz")).json())["model"] != new:
+        assert time.monotonic() < deadline, "the new champion was never served"
+        await asyncio.sleep(0.05)
+    n += 1
+    assert await decision(n) == "challenge"  # with the default fit a question is worth it

@@ -28,8 +28,8 @@ def test_decisions(score: float, used: int, reachable: bool, expected: str) -> N
 
 def test_policy_reasons_explain_a_review() -> None:
     settings = Settings(challenge_at=0.3, friction_budget=1, friction_cost_minor=0)
-    assert decide(settings, PolicyInput(0.5, 1, 1, True))[1] == [BUDGET_SPENT]
-    assert decide(settings, PolicyInput(0.5, 1, 0, False))[1] == [NO_CHANNEL]
+    assert decide(settings, PolicyInput(0.5, 10_000, 1, True))[1] == [BUDGET_SPENT]
+    assert decide(settings, PolicyInput(0.5, 10_000, 0, False))[1] == [NO_CHANNEL]
 
 
 def test_zero_challenge_threshold_challenges_everything_below_decline() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 
 from friction.scoring.policy import (
+    BEYOND_ANSWER,
     EXPLORED,
     QUIET_WIN,
     TRUSTED,
+    Answers,
+    PolicyFit,
     PolicyInput,
     choose,
     explore_draw,
@@ -98,3 +101,39 @@ def test_zero_challenge_threshold_still_challenges_everything_below_decline() ->
     policy = settings(challenge_at=0.0, friction_cost_minor=10**6, loss_floor_minor=10**6)
     assert choose(policy, ask(0.0, 1)).decision == "challenge"
     assert choose(policy, ask(0.95, 1)).decision == "decline"
+
+
+def test_a_score_no_answer_could_clear_is_declined_below_the_ceiling() -> None:
+    policy = settings(decline_at=1.0, friction_cost_minor=2000, decline_cost_minor=5000)
+    sure = choose(policy, ask(0.995, 200_000))
+    assert (sure.decision, sure.reasons) == ("decline", [BEYOND_ANSWER])
+    assert sure.costs is not None and sure.costs.decline < sure.costs.challenge
+    # the same score on a small sum: a question costs less than refusing a good customer
+    assert choose(policy, ask(0.8, 3000)).decision == "challenge"
+
+
+def test_a_channel_whose_questions_leak_more_is_declined_sooner() -> None:
+    policy = settings(decline_at=1.0)
+    leaky = PolicyFit(answers={"transfer": Answers(leak=0.5, miss=0.14)})
+    payment = ask(0.8, 100_000, channel="transfer")
+    assert choose(policy, payment).decision == "challenge"
+    assert choose(policy, payment, leaky).decision == "decline"
+
+
+def test_the_fitted_calibration_and_question_price_are_applied() -> None:
+    policy = settings(friction_cost_minor=1000)
+    payment = ask(0.5, 10_000)
+    assert choose(policy, payment).decision == "challenge"
+    humbled = PolicyFit(intercept=-4.0)  # scores overstate fraud: 0.5 means ~2 %
+    assert choose(policy, payment, humbled).reasons == [QUIET_WIN]
+    priced = PolicyFit(question_price_minor=10_000)
+    assert choose(policy, payment, priced).reasons == [QUIET_WIN]
+    assert PolicyFit().probability(0.3) == 0.3
+    assert humbled.probability(1.0) < 1.0 and humbled.probability(0.0) > 0.0
+
+
+def test_every_weighed_action_records_the_costs_a_rule_could_overrule() -> None:
+    action = choose(settings(), ask(0.5, 50_000))
+    assert action.costs is not None
+    best = min(action.costs.allow, action.costs.challenge, action.costs.decline)
+    assert action.decision == "challenge" and action.costs.challenge == best
