@@ -47,6 +47,7 @@ from friction.scoring.service import ModelSlot, Scorer
 from friction.scoring.shadow import load_shadow
 from friction.settings import Settings
 from friction.storage.embedded import EmbeddedStore
+from friction.storage.redis_pool import PoolWatch
 from friction.storage.redis_store import RedisStore
 from friction.training.registry import load_model
 
@@ -80,12 +81,18 @@ def build_app(settings: Settings) -> web.Application:
     return app
 
 
-def open_store(settings: Settings) -> Store:
-    """The store adapter named by ``settings.store``."""
+def open_store(settings: Settings, metrics: Metrics | None = None) -> Store:
+    """The store adapter named by ``settings.store`` (Redis pool waits counted in ``metrics``)."""
     if settings.store == "embedded":
         return EmbeddedStore(settings.store_path, settings.embedded_working_set)
     if settings.store.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStore.from_url(settings.store, timeout_s=settings.store_timeout_seconds)
+        watch = None
+        if metrics is not None:
+            watch = PoolWatch(metrics.store_pool_waits.inc, metrics.store_pool_timeouts.inc)
+        return RedisStore.from_url(
+            settings.store, timeout_s=settings.store_timeout_seconds,
+            max_inflight=settings.max_inflight, watch=watch,
+        )  # fmt: skip
     raise ValueError(f"unknown FRICTION_STORE {settings.store!r}; use 'embedded' or redis://…")
 
 
@@ -144,7 +151,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     slot = ModelSlot(
         load_model(settings.models_dir), load_shadow(settings.models_dir, settings.shadow_model)
     )
-    store = open_store(settings)
+    store = open_store(settings, app[METRICS])
     bus = open_bus(settings)
     relay = OutboxRelay(store, bus)
     tasks: set[asyncio.Task[None]] = set()

@@ -56,6 +56,17 @@ class Metrics:
             "Most requests ever worked on at once since start: never above FRICTION_MAX_INFLIGHT.",
             registry=self.registry,
         )
+        self.store_pool_waits = Counter(
+            "friction_store_pool_waits",
+            "Store calls that found every Redis connection taken and waited for one (the pool "
+            "holds FRICTION_MAX_INFLIGHT + 32: any increase means something else holds them).",
+            registry=self.registry,
+        )
+        self.store_pool_timeouts = Counter(
+            "friction_store_pool_timeouts",
+            "Store calls that gave up waiting for a free Redis connection (degraded answers).",
+            registry=self.registry,
+        )
         self.sms_refused = Counter(
             "friction_sms_refused",
             "SMS refused by the abuse guard, by reason (alert on any increase: SMS pumping).",
