@@ -54,6 +54,9 @@ from friction.training.registry import load_model
 log = logging.getLogger(__name__)
 
 
+SPILL_REPLAY_SECONDS = 1.0
+"""How often the spill journal is replayed into the store (and how old its unsynced tail
+may be)."""
 GUARDED = frozenset((r.method, r.path) for r in ROUTES if r.tag in AUTHENTICATED_TAGS)
 
 
@@ -146,6 +149,16 @@ def _finished(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], 
     return done
 
 
+async def _last_replay(spill: SpillJournal, store: Store) -> None:
+    """At shutdown, commit what the store will take now; the rest waits for the next start."""
+    try:
+        async with asyncio.timeout(SPILL_REPLAY_SECONDS * 5):
+            await spill.replay(store, lambda spilled: None)  # prompts: sent at the next start
+    except TimeoutError:
+        log.warning("spill journal not fully replayed at shutdown; the next start will")
+    spill.close()
+
+
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     slot = ModelSlot(
@@ -172,14 +185,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[RELAY] = relay
     app[ENGINE] = engine
-    spill = SpillJournal(settings.data_dir / "spill.jsonl")
+    spill = SpillJournal(settings.data_dir / "spill")
+    app[METRICS].spill_pending.set_function(lambda: spill.pending)
     scorer = Scorer(settings, store, slot, engine, app[METRICS], relay.wake, spawn, spill)
     app[SCORER] = scorer
     spawn(relay.run())
     spawn(engine.run_timers())
     spawn(sweep_forever(store, settings.retention_sweep_seconds))
     spawn(watch_champion(slot, settings.models_dir, settings.model_check_seconds))
-    spawn(spill.run(store, 1.0, scorer.forget_degraded))
+    spawn(spill.run(store, SPILL_REPLAY_SECONDS, scorer.forget_degraded))
     if webhooks is not None:
         spawn(webhooks.run())
     for dialogue in await store.open_dialogues():
@@ -197,6 +211,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     for task in list(tasks):
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    await _last_replay(spill, store)
     await relay.drain()
     for channel in channels.values():
         close = getattr(channel, "close", None)

@@ -28,6 +28,17 @@ class Metrics:
             "Decisions taken without the store (request-only features).",
             registry=self.registry,
         )
+        self.spilled = Counter(
+            "friction_spilled_decisions",
+            "Decisions written to the local spill journal because the store did not take them "
+            "in time (degraded ones, and commits whose outcome was unknown).",
+            registry=self.registry,
+        )
+        self.spill_pending = Gauge(
+            "friction_spill_pending",
+            "Spilled decisions not yet known to be in the store (alert if it stays above 0).",
+            registry=self.registry,
+        )
         self.dialogues = Counter(
             "friction_dialogues_total",
             "Dialogue transitions by state, channel and language.",

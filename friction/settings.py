@@ -199,6 +199,10 @@ class Settings(BaseSettings):
     for everybody, shedding keeps the accepted requests fast."""
     overload_retry_after_seconds: int = Field(1, ge=1)
     """``Retry-After`` of a 429 sent under overload."""
+    recent_answers: int = Field(50_000, ge=0)
+    """Answers of the latest payments scored, kept in memory (~650 bytes each) so that a
+    gateway's retry gets the first answer even while the store is unreachable; an older
+    payment retried during an outage gets a new, degraded decision."""
     sms_allowed_prefixes: Annotated[list[str], NoDecode] = ["+44", "+33", "+49", "+1"]
     """E.164 prefixes SMS may be sent to (comma-separated): SMS pumping fraud sends to premium
     ranges abroad, so countries are allowed, never blocked."""
