@@ -17,7 +17,9 @@ from aiohttp import web
 from friction.api.auth import AUTHENTICATED_TAGS, auth_middleware
 from friction.api.middleware import (
     admission_middleware,
+    body_middleware,
     card_data_middleware,
+    client_limit_middleware,
     errors_middleware,
     metrics_middleware,
 )
@@ -65,6 +67,13 @@ def build_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     app = web.Application(
         middlewares=[
+            client_limit_middleware(
+                settings.max_inflight_per_client,
+                GUARDED,
+                settings.overload_retry_after_seconds,
+                metrics,
+            ),
+            body_middleware(settings.body_timeout_seconds, metrics),
             admission_middleware(
                 settings.max_inflight, settings.overload_retry_after_seconds, metrics
             ),

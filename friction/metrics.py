@@ -57,6 +57,13 @@ class Metrics:
             "Requests refused with 429 because too many were in flight (overload).",
             registry=self.registry,
         )
+        self.client_errors = Counter(
+            "friction_client_errors",
+            "Requests refused for how the client sent them: slow_body (408), aborted_body and "
+            "broken_body (400), per_client_limit (429 on routes without an API key).",
+            ["kind"],
+            registry=self.registry,
+        )
         self.inflight = Gauge(
             "friction_inflight_requests",
             "Requests being worked on now (bounded by FRICTION_MAX_INFLIGHT).",

@@ -16,6 +16,7 @@ outcome is unknown, and the answer must be the decision that may land.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
@@ -123,7 +124,7 @@ class SpillJournal:
         self._segment = 0
         self._open: IO[bytes] | None = None
         self._replaying = asyncio.Lock()
-        self._stored: dict[Path, int] = {}
+        self._done: dict[Path, int] = {}  # lines of a segment already stored or set aside
         self.pending = 0
         """Lines this process spilled that are not known to be in the store yet."""
 
@@ -144,29 +145,33 @@ class SpillJournal:
             for folder, segments in self._replayable():
                 with folder:
                     for segment in segments:
-                        lines, unreadable = _lines(segment)
-                        for spilled in lines[self._stored.get(segment, 0) :]:
+                        for line in _lines(segment)[self._done.get(segment, 0) :]:
                             try:
-                                if await store.get_payment(spilled.key) is None:
-                                    await store.commit(spilled.change())
+                                stored = await self._store_line(store, segment, line, on_stored)
                             except StoreUnavailable:
                                 return done
-                            done += 1
-                            self._stored[segment] = self._stored.get(segment, 0) + 1
-                            if folder.own:
-                                self.pending -= 1
-                            on_stored(spilled)
-                        self._retire(segment, unreadable)
+                            self._done[segment] = self._done.get(segment, 0) + 1
+                            done += int(stored)
+                            self.pending -= int(folder.own)
+                        self._done.pop(segment, None)
+                        segment.unlink()
             return done
 
-    def _retire(self, segment: Path, unreadable: int) -> None:
-        """Delete a segment whose every line is stored; keep one with unreadable lines aside."""
-        self._stored.pop(segment, None)
-        if unreadable:
-            log.error("%s: %d unreadable lines; kept as .unreadable", segment, unreadable)
-            segment.rename(segment.with_suffix(".unreadable"))
-        else:
-            segment.unlink()
+    async def _store_line(
+        self, store: Store, segment: Path, line: bytes, on_stored: Callable[[Spilled], None]
+    ) -> bool:
+        """Commit one line unless the store has it; an unreadable one is set aside (False)."""
+        try:
+            spilled = Spilled.model_validate_json(line)
+        except ValidationError:
+            log.error("%s: an unreadable line, kept in .unreadable", segment)
+            with segment.with_suffix(".unreadable").open("ab") as aside:
+                aside.write(line + b"\n")
+            return False
+        if await store.get_payment(spilled.key) is None:
+            await store.commit(spilled.change())
+        on_stored(spilled)
+        return True
 
     async def run(
         self, store: Store, every_seconds: float, on_stored: Callable[[Spilled], None]
@@ -227,7 +232,8 @@ def _remove_if_empty(folder: Path) -> None:
     """Remove a folder (with its lock, still held) once nothing but the lock is left."""
     if all(path.name == LOCK for path in folder.iterdir()):
         (folder / LOCK).unlink()
-        folder.rmdir()
+        with contextlib.suppress(OSError):  # another process just opened a lock here: theirs
+            folder.rmdir()
 
 
 def _locked(folder: Path) -> IO[bytes]:
@@ -241,17 +247,10 @@ def _locked(folder: Path) -> IO[bytes]:
     return handle
 
 
-def _lines(segment: Path) -> tuple[list[Spilled], int]:
-    """A segment's lines and how many could not be read. A last line cut short (the process
-    died mid-write, before its answer left) was never answered and is skipped."""
+def _lines(segment: Path) -> list[bytes]:
+    """A segment's lines. A last line cut short (the process died mid-write, before its
+    answer left) was never answered and is skipped."""
     whole, _, torn = segment.read_bytes().rpartition(b"\n")
     if torn:
         log.warning("%s: a torn last line (%d bytes) skipped", segment, len(torn))
-    lines: list[Spilled] = []
-    unreadable = 0
-    for line in whole.splitlines():
-        try:
-            lines.append(Spilled.model_validate_json(line))
-        except ValidationError:
-            unreadable += 1
-    return lines, unreadable
+    return whole.splitlines()
