@@ -9,6 +9,8 @@ connection, and the service really had more requests in flight than the old pool
 connections (its own high-water mark), so the test cannot pass by being too slow to
 load it. The store time-out is far above any stall of a shared machine: this test is
 about connections, not about how fast Redis answers (the bench measures that).
+A second test shows a wait for a connection, and a wait that runs out, being counted
+(``friction_store_pool_waits_total`` / ``friction_store_pool_timeouts_total``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from friction.storage.redis_pool import PoolWatch, WatchedPool
 from tests.conftest import CANONICAL
 from tests.servers import ServerProcess, Service, metric, service_env, serving
 
@@ -87,3 +93,25 @@ async def test_max_inflight_clients_on_a_healthy_redis_get_no_degraded_answer(
     assert [d for _, d in answers if d] == [], "degraded answers from a healthy Redis"
     assert degraded == 0
     assert timeouts == 0
+
+
+async def test_pool_waits_and_time_outs_are_counted(own_redis: ServerProcess) -> None:
+    counts: Counter[str] = Counter()
+    watch = PoolWatch(lambda: counts.update(["waited"]), lambda: counts.update(["timed_out"]))
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    pool = WatchedPool.from_url(url, watch=watch, max_connections=1, timeout=0.2)
+    redis = Redis.from_pool(pool)
+    try:
+        assert await redis.ping()
+        assert counts == Counter()  # a free connection: no wait
+        held = await pool.get_connection()
+        with pytest.raises(RedisConnectionError):
+            await redis.ping()  # the only connection is taken and stays taken
+        assert counts == Counter(waited=1, timed_out=1)
+        waiting = asyncio.create_task(redis.ping())
+        await asyncio.sleep(0.05)
+        await pool.release(held)
+        assert await waiting  # it waited, then got the connection
+        assert counts == Counter(waited=2, timed_out=1)
+    finally:
+        await redis.aclose()
