@@ -17,7 +17,9 @@ from aiohttp import web
 from friction.api.auth import auth_middleware
 from friction.api.middleware import (
     admission_middleware,
+    body_middleware,
     card_data_middleware,
+    client_limit_middleware,
     errors_middleware,
     metrics_middleware,
 )
@@ -61,6 +63,7 @@ from friction.scoring.service import ModelSlot, Scorer
 from friction.scoring.shadow import load_shadow
 from friction.settings import CallbackTarget, Settings
 from friction.storage.embedded import EmbeddedStore
+from friction.storage.redis_pool import PoolWatch
 from friction.storage.redis_store import RedisStore
 from friction.tenancy import DEFAULT_TENANT
 from friction.training.registry import load_model, load_policy
@@ -68,12 +71,25 @@ from friction.training.registry import load_model, load_policy
 log = logging.getLogger(__name__)
 
 
+SPILL_REPLAY_SECONDS = 1.0
+"""How often the spill journal is replayed into the store (and how old its unsynced tail
+may be)."""
+
+
 def build_app(settings: Settings) -> web.Application:
     """The service, wired for ``settings``; nothing is opened until it starts."""
     metrics = Metrics()
     routes = served(settings.dev_endpoints)
+    keyed = {(r.method, r.path) for r in routes if r.auth == "api_key"}  # per tenant instead
     app = web.Application(
         middlewares=[
+            client_limit_middleware(
+                settings.max_inflight_per_client,
+                keyed,
+                settings.overload_retry_after_seconds,
+                metrics,
+            ),
+            body_middleware(settings.body_timeout_seconds, metrics),
             admission_middleware(
                 settings.max_inflight, settings.overload_retry_after_seconds, metrics
             ),
@@ -93,12 +109,18 @@ def build_app(settings: Settings) -> web.Application:
     return app
 
 
-def open_store(settings: Settings) -> Store:
-    """The store adapter named by ``settings.store``."""
+def open_store(settings: Settings, metrics: Metrics | None = None) -> Store:
+    """The store adapter named by ``settings.store`` (Redis pool waits counted in ``metrics``)."""
     if settings.store == "embedded":
         return EmbeddedStore(settings.store_path, settings.embedded_working_set)
     if settings.store.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStore.from_url(settings.store, timeout_s=settings.store_timeout_seconds)
+        watch = None
+        if metrics is not None:
+            watch = PoolWatch(metrics.store_pool_waits.inc, metrics.store_pool_timeouts.inc)
+        return RedisStore.from_url(
+            settings.store, timeout_s=settings.store_timeout_seconds,
+            max_inflight=settings.max_inflight, watch=watch,
+        )  # fmt: skip
     raise ValueError(f"unknown FRICTION_STORE {settings.store!r}; use 'embedded' or redis://…")
 
 
@@ -163,6 +185,16 @@ def _finished(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], 
     return done
 
 
+async def _last_replay(spill: SpillJournal, store: Store) -> None:
+    """At shutdown, commit what the store will take now; the rest waits for the next start."""
+    try:
+        async with asyncio.timeout(SPILL_REPLAY_SECONDS * 5):
+            await spill.replay(store, lambda spilled: None)  # prompts: sent at the next start
+    except TimeoutError:
+        log.warning("spill journal not fully replayed at shutdown; the next start will")
+    spill.close()
+
+
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     slot = ModelSlot(
@@ -170,7 +202,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         load_shadow(settings.models_dir, settings.shadow_model),
         load_policy(settings.models_dir),
     )
-    store = open_store(settings)
+    store = open_store(settings, app[METRICS])
     bus = open_bus(settings)
     relay = OutboxRelay(store, bus)
     tasks: set[asyncio.Task[None]] = set()
@@ -193,14 +225,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[RELAY] = relay
     app[ENGINE] = engine
-    spill = SpillJournal(settings.data_dir / "spill.jsonl")
+    spill = SpillJournal(settings.data_dir / "spill")
+    app[METRICS].spill_pending.set_function(lambda: spill.pending)
     scorer = Scorer(settings, store, slot, engine, reach, app[METRICS], relay.wake, spawn, spill)
     app[SCORER] = scorer
     spawn(relay.run())
     spawn(engine.run_timers())
     spawn(sweep_forever(store, settings.retention_sweep_seconds))
     spawn(watch_champion(slot, settings.models_dir, settings.model_check_seconds))
-    spawn(spill.run(store, 1.0, scorer.forget_degraded))
+    spawn(spill.run(store, SPILL_REPLAY_SECONDS, scorer.forget_degraded))
     if webhooks is not None:
         spawn(webhooks.run())
     for dialogue in await store.open_dialogues():
@@ -220,6 +253,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     for task in list(tasks):
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    await _last_replay(spill, store)
     # Bounded, so a stop always ends within a grace period: what is not published now stays
     # in the outbox (it is durable) and goes out after the next start.
     await _bounded(relay.drain(), "publishing the outbox")

@@ -28,6 +28,17 @@ class Metrics:
             "Decisions taken without the store (request-only features).",
             registry=self.registry,
         )
+        self.spilled = Counter(
+            "friction_spilled_decisions",
+            "Decisions written to the local spill journal because the store did not take them "
+            "in time (degraded ones, and commits whose outcome was unknown).",
+            registry=self.registry,
+        )
+        self.spill_pending = Gauge(
+            "friction_spill_pending",
+            "Spilled decisions not yet known to be in the store (alert if it stays above 0).",
+            registry=self.registry,
+        )
         self.dialogues = Counter(
             "friction_dialogues_total",
             "Dialogue transitions by state, channel and language.",
@@ -46,6 +57,13 @@ class Metrics:
             "Requests refused with 429 because too many were in flight (overload).",
             registry=self.registry,
         )
+        self.client_errors = Counter(
+            "friction_client_errors",
+            "Requests refused for how the client sent them: slow_body (408), aborted_body and "
+            "broken_body (400), per_client_limit (429 on routes without an API key).",
+            ["kind"],
+            registry=self.registry,
+        )
         self.inflight = Gauge(
             "friction_inflight_requests",
             "Requests being worked on now (bounded by FRICTION_MAX_INFLIGHT).",
@@ -54,6 +72,17 @@ class Metrics:
         self.inflight_peak = Gauge(
             "friction_inflight_requests_peak",
             "Most requests ever worked on at once since start: never above FRICTION_MAX_INFLIGHT.",
+            registry=self.registry,
+        )
+        self.store_pool_waits = Counter(
+            "friction_store_pool_waits",
+            "Store calls that found every Redis connection taken and waited for one (the pool "
+            "holds FRICTION_MAX_INFLIGHT + 32: any increase means something else holds them).",
+            registry=self.registry,
+        )
+        self.store_pool_timeouts = Counter(
+            "friction_store_pool_timeouts",
+            "Store calls that gave up waiting for a free Redis connection (degraded answers).",
             registry=self.registry,
         )
         self.sms_refused = Counter(

@@ -272,6 +272,19 @@ class Settings(BaseSettings):
     for everybody, shedding keeps the accepted requests fast."""
     overload_retry_after_seconds: int = Field(1, ge=1)
     """``Retry-After`` of a 429 sent under overload."""
+    body_timeout_seconds: float = Field(5.0, gt=0)
+    """Longest a client may take to send a request body once its headers are in; a slower
+    one gets 408 and its connection is closed (slowloris). No in-flight slot is held while a
+    body arrives: ``max_inflight`` counts only requests whose body is in."""
+    max_inflight_per_client: int = Field(32, ge=1)
+    """Most requests one client address may have in progress at once on routes without an
+    API key (customer answers and pages, Twilio webhooks; SSE streams and long-polls
+    excepted); beyond it 429 at once, before the body is read. Behind a reverse proxy every
+    client has the proxy's address: raise it there, or limit per client at the proxy."""
+    recent_answers: int = Field(50_000, ge=0)
+    """Answers of the latest payments scored, kept in memory (~650 bytes each) so that a
+    gateway's retry gets the first answer even while the store is unreachable; an older
+    payment retried during an outage gets a new, degraded decision."""
     sms_allowed_prefixes: Annotated[list[str], NoDecode] = ["GB", "FR", "DE", "ES", "US", "CA",
                                                              "AE", "SA"]  # fmt: skip
     """Where SMS may be sent (comma-separated): ISO 3166 region codes (``GB,FR,AE``), found for

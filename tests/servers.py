@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -100,6 +102,17 @@ class ServerProcess:
         """Stop abruptly (SIGKILL), as a crash would."""
         self._end(kill=True)
 
+    def freeze(self) -> None:
+        """Suspend the process (SIGSTOP): its port still accepts, nothing answers, as in a
+        long GC pause, a swapped-out host or a stalled disk."""
+        assert self._proc is not None and self.running, f"{self.name} is not running"
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Resume a frozen process (SIGCONT)."""
+        assert self._proc is not None and self.running, f"{self.name} is not running"
+        self._proc.send_signal(signal.SIGCONT)
+
     def restart(self, kill: bool = False) -> None:
         """Stop (or kill) and start again on the same port."""
         self._end(kill=kill)
@@ -168,6 +181,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     server = redis_process(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A Redis server for one test alone: a fault test may freeze or kill it."""
+    (tmp_path / "redis").mkdir()
+    server = redis_process(tmp_path / "redis")
+    server.start()
+    yield server
+    if server.running:
+        server.thaw()  # a frozen process ignores SIGTERM until it runs again
     server.stop()
 
 
@@ -248,6 +273,15 @@ class Service:
         if proc is not None and proc.poll() is None:
             proc.kill() if kill else proc.terminate()
             proc.wait(timeout=30)
+
+
+async def metric(session: aiohttp.ClientSession, base: str, name: str) -> float:
+    """One unlabelled sample of a service's ``/metrics`` (fails the test if it is missing)."""
+    async with session.get(base + "/metrics") as response:
+        text = await response.text()
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    assert found is not None, f"{name} missing from /metrics"
+    return float(found.group(1))
 
 
 @contextlib.asynccontextmanager

@@ -6,21 +6,28 @@ a stack trace never leaves the process: unexpected errors are logged and
 answered with a bare 500.
 
 Admission control bounds the requests one process works on at once. Past the
-bound a request is answered ``429`` with ``Retry-After`` before its body is
-read: an overloaded service that queues turns every request into a time-out,
-one that sheds keeps the accepted ones on their latency budget and tells the
-gateway when to come back. Ops endpoints and waiting requests (SSE streams,
-long-polls) are exempt: they cost no CPU, and a probe must see an overloaded
-process as alive.
+bound a request is answered ``429`` with ``Retry-After`` at once: an overloaded
+service that queues turns every request into a time-out, one that sheds keeps
+the accepted ones on their latency budget and tells the gateway when to come
+back. Ops endpoints and waiting requests (SSE streams, long-polls) are exempt:
+they cost no CPU, and a probe must see an overloaded process as alive.
+
+Slow clients come before admission (issue 15.3): a slot is taken only once the
+whole body is in, and the body must arrive within a time-out, so sockets that
+send headers and then dribble (slowloris) hold no slot; and on routes without an
+API key (customers, Twilio) one client address may have only so many requests in
+progress, so it cannot take the slots every tenant shares.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from friction.api.carddata import card_data_fields, redact
@@ -64,17 +71,22 @@ def errors_middleware() -> Middleware:
         except web.HTTPException as error:
             if error.status < 400:
                 raise
-            hint = _HTTP_HINTS.get(error.status, error.reason)
-            response = error_response(error.status, error.reason.lower().replace(" ", "_"), hint)
-            for name in ("Retry-After", "Allow"):
-                if name in error.headers:
-                    response.headers[name] = error.headers[name]
-            return response
+            return _http_error_response(error)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, redact(request.path))
             return error_response(500, "internal", "internal error; it has been logged")
 
     return middleware
+
+
+def _http_error_response(error: web.HTTPException) -> web.Response:
+    """One of aiohttp's HTTP errors (404, 405, 413, ...) in the JSON error shape."""
+    hint = _HTTP_HINTS.get(error.status, error.reason)
+    response = error_response(error.status, error.reason.lower().replace(" ", "_"), hint)
+    for name in ("Retry-After", "Allow"):
+        if name in error.headers:
+            response.headers[name] = error.headers[name]
+    return response
 
 
 def card_data_middleware() -> Middleware:
@@ -110,11 +122,75 @@ def metrics_middleware(metrics: Metrics) -> Middleware:
         try:
             return await handler(request)
         finally:
-            resource = request.match_info.route.resource
-            route = resource.canonical if resource is not None else "unmatched"
+            route = route_template(request) or "unmatched"
             metrics.request_seconds.labels(route, request.method).observe(
                 time.perf_counter() - started
             )
+
+    return middleware
+
+
+def client_limit_middleware(
+    per_client: int, guarded: Collection[tuple[str, str]], retry_after_s: int, metrics: Metrics
+) -> Middleware:
+    """429 at once, before the body is read, for a client address that already has
+    ``per_client`` requests in progress on a route outside ``guarded`` (the (method, path
+    template) pairs that need an API key). Exempt requests (ops, SSE, long-polls) pass."""
+    busy: dict[str, int] = {}
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if _exempt(request) or (request.method, route_template(request)) in guarded:
+            return await handler(request)
+        address = request.remote or ""
+        if busy.get(address, 0) >= per_client:
+            metrics.client_errors.labels("per_client_limit").inc()
+            message = f"too many requests in progress from this address; retry in {retry_after_s} s"
+            return _too_many(message, retry_after_s)
+        busy[address] = busy.get(address, 0) + 1
+        try:
+            return await handler(request)
+        finally:
+            if busy[address] == 1:
+                del busy[address]  # the table holds only addresses with requests in progress
+            else:
+                busy[address] -= 1
+
+    return middleware
+
+
+def body_middleware(timeout_s: float, metrics: Metrics) -> Middleware:
+    """Read the whole body within ``timeout_s`` before anything else works on the request.
+
+    A body that does not arrive in time is a 408 and one warning (the connection is
+    closed); a client that goes away mid-body, or sends a broken one, is a client error
+    in one log line, never a 500 with a traceback. Handlers read the body kept here.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.body_exists:
+            return await handler(request)
+        route = f"{request.method} {route_template(request) or 'unmatched'}"
+        try:
+            async with asyncio.timeout(timeout_s):
+                await request.read()
+        except TimeoutError:
+            metrics.client_errors.labels("slow_body").inc()
+            log.warning("%s: body not received within %g s; answered 408", route, timeout_s)
+            response = error_response(
+                408, "request_timeout", f"the request body did not arrive within {timeout_s:g} s"
+            )
+            response.force_close()
+            return response
+        except (ConnectionError, HttpProcessingError) as error:
+            kind = "aborted_body" if isinstance(error, ConnectionError) else "broken_body"
+            metrics.client_errors.labels(kind).inc()
+            log.info("%s: client went away mid-body or sent a broken one (400): %s", route, kind)
+            return error_response(400, kind, "the request body was incomplete or malformed")
+        except web.HTTPException as error:  # 413: larger than max_body_bytes
+            return _http_error_response(error)
+        return await handler(request)
 
     return middleware
 
@@ -132,11 +208,8 @@ def admission_middleware(max_inflight: int, retry_after_s: int, metrics: Metrics
             return await handler(request)
         if inflight >= max_inflight:
             metrics.shed.inc()
-            response = error_response(
-                429, "overloaded", f"too many requests in flight; retry in {retry_after_s} s"
-            )
-            response.headers["Retry-After"] = str(retry_after_s)
-            return response
+            message = f"too many requests in flight; retry in {retry_after_s} s"
+            return _too_many(message, retry_after_s)
         inflight += 1
         peak = max(peak, inflight)
         try:
@@ -145,6 +218,18 @@ def admission_middleware(max_inflight: int, retry_after_s: int, metrics: Metrics
             inflight -= 1
 
     return middleware
+
+
+def _too_many(message: str, retry_after_s: int) -> web.Response:
+    response = error_response(429, "overloaded", message)
+    response.headers["Retry-After"] = str(retry_after_s)
+    return response
+
+
+def route_template(request: web.Request) -> str | None:
+    """The matched route's path template (``/v1/payments/{payment_id}``), if any."""
+    resource = request.match_info.route.resource
+    return None if resource is None else resource.canonical
 
 
 def _exempt(request: web.Request) -> bool:

@@ -4,32 +4,40 @@ When the store cannot be reached in time, ``POST /v1/score`` still answers withi
 the budget: features from the request alone (as for a customer never seen
 before), the rule configured for the payment channel, the decision tagged
 ``degraded``. No dialogue is opened (its state could not be kept). The
-decision and its event go to a local spill journal and are committed to the
-store as soon as it answers again, so after the outage the ledger still holds:
+decision's change goes to a local spill journal and is committed to the store as
+soon as it answers again, so after the outage the ledger still holds:
 responses given = decisions stored = decision events published.
+
+A commit that timed out goes to the journal too, unchanged: a store that stalls
+(a frozen Redis) still runs the commands it received once it resumes, so its
+outcome is unknown, and the answer must be the decision that may land.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
-from collections.abc import Callable
+import os
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import IO, Annotated, Literal
 
-import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from friction.aio import checkpoint
+from friction.aio import cancelled, checkpoint
 from friction.api.schemas import Decision, Reason
 from friction.errors import StoreUnavailable
-from friction.events.schemas import DecisionEvent
 from friction.ports import Store
-from friction.records import Change, PaymentRecord
+from friction.records import AnyEvent, Change, DialogueRecord, Mark, PaymentRecord, ReviewRecord
 from friction.scoring.features import CustomerState, EntityState, PaymentFacts, Snapshot, compute
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)
 DegradedRule = Literal["score", "fail_open", "fail_closed"]
+LOCK = "owner.lock"
 
 STORE_DOWN = Reason(
     code="DEGRADED_NO_HISTORY",
@@ -54,59 +62,197 @@ def degraded_decision(settings: Settings, channel: str, score: float) -> Decisio
     return "review" if score >= settings.challenge_at else "allow"
 
 
-class SpillJournal:
-    """Decisions taken while the store was down, in order, until the store takes them."""
+class Spilled(BaseModel):
+    """One journal line: a decision's change, as the scorer would have committed it."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._lock = asyncio.Lock()
+    model_config = ConfigDict(frozen=True)
 
-    def append(self, record: PaymentRecord, event: DecisionEvent) -> None:
-        """Write one decision durably enough to survive the process (flushed to the OS)."""
-        line = orjson.dumps(
-            {"record": record.model_dump(mode="json"), "event": event.model_dump(mode="json")}
+    record: PaymentRecord
+    events: list[Annotated[AnyEvent, Field(discriminator="type")]]
+    dialogue: DialogueRecord | None = None
+    challenge: tuple[str, float] | None = None
+    marks: list[Mark] = []
+    review: ReviewRecord | None = None
+
+    @classmethod
+    def of(cls, change: Change) -> Spilled:
+        """The line for a scoring commit (a payment, its events and what they open)."""
+        if change.payment is None or change.labels or change.preferences is not None:
+            raise ValueError("only a scoring change (one payment, no labels) is spilled")
+        return cls(
+            record=change.payment,
+            events=change.events,
+            dialogue=change.dialogue,
+            challenge=change.challenge,
+            marks=change.marks,
+            review=change.review,
         )
-        with self._path.open("ab") as handle:
-            handle.write(line + b"\n")
 
-    def __len__(self) -> int:
-        if not self._path.exists():
-            return 0
-        with self._path.open("rb") as handle:
-            return sum(1 for line in handle if line.strip())
+    @property
+    def key(self) -> str:
+        """Where the store keeps the payment."""
+        return self.record.key
 
-    async def replay(self, store: Store) -> int:
-        """Commit spilled decisions the store does not have yet; empty the journal if all went."""
-        async with self._lock:
-            if not self._path.exists():
-                return 0
-            lines = [line for line in self._path.read_bytes().splitlines() if line.strip()]
+    def change(self) -> Change:
+        """The change to commit, equal to the one that was spilled."""
+        return Change(
+            payment=self.record,
+            dialogue=self.dialogue,
+            events=list(self.events),
+            challenge=self.challenge,
+            marks=list(self.marks),
+            review=self.review,
+        )
+
+
+class SpillJournal:
+    """Decisions the store has not taken yet, in append-only segments, until it takes them.
+
+    ``root`` holds one folder per process that ever spilled (workers share a data dir),
+    locked (``flock``) while that process lives. Lines go to the folder's open segment;
+    a replay closes it (later lines start the next one), commits the closed segments'
+    lines the store does not have yet, and deletes a segment only once every line in
+    it is stored. A folder whose process is gone is replayed by whichever process takes
+    its lock first. A line is written before its answer is sent, with one ``write``
+    (the OS has it if the process dies) and synced to disk when its segment closes
+    (within a replay interval; as Redis' ``appendfsync everysec``).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._own = root / f"{time.time_ns()}-{os.getpid()}"
+        self._own.mkdir(parents=True)
+        self._lock_file = _locked(self._own)
+        self._segment = 0
+        self._open: IO[bytes] | None = None
+        self._replaying = asyncio.Lock()
+        self._done: dict[Path, int] = {}  # lines of a segment already stored or set aside
+        self.pending = 0
+        """Lines this process spilled that are not known to be in the store yet."""
+
+    def append(self, spilled: Spilled) -> None:
+        """Write one line to the open segment (one system call: a line is whole or absent)."""
+        if self._open is None:
+            self._segment += 1
+            self._open = (self._own / f"{self._segment:012d}.jsonl").open("ab", buffering=0)
+        self._open.write(spilled.model_dump_json().encode() + b"\n")
+        self.pending += 1
+
+    async def replay(self, store: Store, on_stored: Callable[[Spilled], None]) -> int:
+        """Commit the closed segments' lines the store lacks; ``on_stored`` for every line
+        once it is known to be stored. Stops at the first store failure (the rest waits)."""
+        async with self._replaying:
+            self._close_segment()
             done = 0
-            try:
-                for line in lines:
-                    data = orjson.loads(line)
-                    record = PaymentRecord.model_validate(data["record"])
-                    event = DecisionEvent.model_validate(data["event"])
-                    if await store.get_payment(record.key) is None:
-                        await store.commit(Change(payment=record, events=[event]))
-                    done += 1
-            except StoreUnavailable:
-                self._keep(lines[done:])
-                return done
-            self._path.unlink()
+            for folder, segments in self._replayable():
+                with folder:
+                    for segment in segments:
+                        for line in _lines(segment)[self._done.get(segment, 0) :]:
+                            try:
+                                stored = await self._store_line(store, segment, line, on_stored)
+                            except StoreUnavailable:
+                                return done
+                            self._done[segment] = self._done.get(segment, 0) + 1
+                            done += int(stored)
+                            self.pending -= int(folder.own)
+                        self._done.pop(segment, None)
+                        segment.unlink()
             return done
 
-    def _keep(self, lines: list[bytes]) -> None:
-        self._path.write_bytes(b"".join(line + b"\n" for line in lines))
+    async def _store_line(
+        self, store: Store, segment: Path, line: bytes, on_stored: Callable[[Spilled], None]
+    ) -> bool:
+        """Commit one line unless the store has it; an unreadable one is set aside (False)."""
+        try:
+            spilled = Spilled.model_validate_json(line)
+        except ValidationError:
+            log.error("%s: an unreadable line, kept in .unreadable", segment)
+            with segment.with_suffix(".unreadable").open("ab") as aside:
+                aside.write(line + b"\n")
+            return False
+        if await store.get_payment(spilled.key) is None:
+            await store.commit(spilled.change())
+        on_stored(spilled)
+        return True
 
-    async def run(self, store: Store, every_seconds: float, on_empty: Callable[[], None]) -> None:
-        """Replay forever; ``on_empty`` once everything spilled is in the store."""
+    async def run(
+        self, store: Store, every_seconds: float, on_stored: Callable[[Spilled], None]
+    ) -> None:
+        """Replay forever, every ``every_seconds``."""
         while True:
             checkpoint()  # a library may have swallowed our cancellation
             await asyncio.sleep(every_seconds)
-            replayed = await self.replay(store)
+            try:
+                replayed = await self.replay(store, on_stored)
+            except Exception:  # a line the store refuses: loud, and kept until it is taken
+                if cancelled():
+                    raise
+                log.exception("spill journal replay failed; retrying")
+                continue
             if replayed:
-                log.info("store is back: %d degraded decisions committed", replayed)
-                if not self._path.exists():
-                    on_empty()
+                log.info("store answers: %d spilled decisions committed", replayed)
+
+    def close(self) -> None:
+        """Close the open segment and hand back the folder (removed if nothing is left)."""
+        self._close_segment()
+        _remove_if_empty(self._own)
+        self._lock_file.close()
+
+    def _close_segment(self) -> None:
+        if self._open is not None:
+            os.fsync(self._open.fileno())
+            self._open.close()
+            self._open = None
+
+    def _replayable(self) -> Iterator[tuple[_Folder, list[Path]]]:
+        """This process's closed segments, then every folder whose process is gone."""
+        yield _Folder(self._own, None), sorted(self._own.glob("*.jsonl"))
+        for other in sorted(p for p in self._root.iterdir() if p != self._own and p.is_dir()):
+            try:
+                lock = _locked(other)
+            except (BlockingIOError, FileNotFoundError):
+                continue  # alive, or being replayed by another process
+            yield _Folder(other, lock), sorted(other.glob("*.jsonl"))
+
+
+class _Folder:
+    """A folder being replayed: an orphan's is removed once its segments are all gone."""
+
+    def __init__(self, path: Path, lock: IO[bytes] | None) -> None:
+        self.path, self.own, self._lock = path, lock is None, lock
+
+    def __enter__(self) -> _Folder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            _remove_if_empty(self.path)
+            self._lock.close()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove a folder (with its lock, still held) once nothing but the lock is left."""
+    if all(path.name == LOCK for path in folder.iterdir()):
+        (folder / LOCK).unlink()
+        with contextlib.suppress(OSError):  # another process just opened a lock here: theirs
+            folder.rmdir()
+
+
+def _locked(folder: Path) -> IO[bytes]:
+    """The folder's lock file, locked by this process (BlockingIOError: someone holds it)."""
+    handle = (folder / LOCK).open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _lines(segment: Path) -> list[bytes]:
+    """A segment's lines. A last line cut short (the process died mid-write, before its
+    answer left) was never answered and is skipped."""
+    whole, _, torn = segment.read_bytes().rpartition(b"\n")
+    if torn:
+        log.warning("%s: a torn last line (%d bytes) skipped", segment, len(torn))
+    return whole.splitlines()

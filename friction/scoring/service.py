@@ -38,6 +38,7 @@ from friction.records import AnyEvent, Change, DialogueRecord, PaymentRecord
 from friction.review.intake import on_decision
 from friction.scoring.degraded import (
     STORE_DOWN,
+    Spilled,
     SpillJournal,
     degraded_decision,
     request_only_features,
@@ -63,7 +64,16 @@ RETRY_ALLOWED = Action(
     ],
 )
 DEGRADED_MEMORY = 100_000
-"""Degraded decisions remembered in memory for idempotency until the store is back."""
+"""Spilled decisions remembered in memory for idempotency until each is in the store."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a retry needs of a decision: the body it must match and the bytes it gets
+    (~650 bytes, a fifth of a whole record: many are kept in memory)."""
+
+    body_hash: str
+    response: str
 
 
 class ModelSlot:
@@ -124,7 +134,8 @@ class Scorer:
         self._spawn = spawn
         self._spill = spill
         self._inflight: dict[str, asyncio.Future[PaymentRecord]] = {}
-        self._degraded: dict[str, PaymentRecord] = {}
+        self._degraded: dict[str, Answer] = {}
+        self._recent: dict[str, Answer] = {}  # insertion order: the oldest is evicted first
         self._window_s = settings.friction_window_hours * 3600
 
     @property
@@ -138,9 +149,18 @@ class Scorer:
         shadow = self._slot.shadow
         return None if shadow is None else shadow.version
 
-    def forget_degraded(self) -> None:
-        """The spill journal reached the store: idempotency is the store's again."""
-        self._degraded.clear()
+    def forget_degraded(self, spilled: Spilled) -> None:
+        """A spilled decision is in the store: its idempotency is the store's again. A
+        challenge's prompt goes out now, unless someone already sent it."""
+        if (answer := self._degraded.pop(spilled.key, None)) is not None:
+            self._remember(spilled.key, answer)
+        if spilled.dialogue is not None:
+            self._spawn(self._deliver_created(spilled.dialogue))
+
+    async def _deliver_created(self, dialogue: DialogueRecord) -> None:
+        current = await self._store.get_dialogue(dialogue.id)
+        if current is not None and current.state == "created":
+            await self._engine.deliver(current)
 
     async def score(self, payment: Payment, body_hash: str, tenant: str = DEFAULT_TENANT) -> str:
         """The JSON response for a payment; a retry with the same body gets the same bytes.
@@ -158,15 +178,22 @@ class Scorer:
             )
         return record.response
 
-    async def _in_process(self, key: str) -> PaymentRecord | None:
-        """A twin's decision known here (being made, or made while the store was down).
-
-        The store's own record comes back from ``observe``, in the same round trip.
+    async def _in_process(self, key: str) -> PaymentRecord | Answer | None:
+        """A twin's decision known here: being made, spilled and not yet in the store, or
+        among the latest answers (a gateway retries when the store is slow, so a retry
+        must not need the store to get the first answer). Older ones come back from
+        ``observe``, in the same round trip as a new payment's features.
         """
         in_flight = self._inflight.get(key)
         if in_flight is not None:
             return await asyncio.shield(in_flight)
-        return self._degraded.get(key)
+        return self._degraded.get(key) or self._recent.get(key)
+
+    def _remember(self, key: str, answer: Answer) -> None:
+        """Keep the latest ``recent_answers`` answers, forgetting the oldest."""
+        self._recent[key] = answer
+        if len(self._recent) > self._settings.recent_answers:
+            del self._recent[next(iter(self._recent))]
 
     async def _once(self, tenant: str, payment: Payment, body_hash: str) -> PaymentRecord:
         """Decide once even if the same payment arrives many times at once."""
@@ -222,10 +249,7 @@ class Scorer:
         scored = Scored(tenant, payment, facts, body_hash, vector, score, why, action,
                         context.fingerprint, used)  # fmt: skip
         record = self._record(scored, dialogue, now)
-        try:
-            await self._commit(scored, record, dialogue, now)
-        except StoreUnavailable:  # features were read, the decision could not be kept
-            return self._decide_degraded(tenant, payment, body_hash, vector)
+        await self._commit(scored, record, dialogue, now)
         return record
 
     async def _twins_decision(self, key: str, payment_id: str) -> PaymentRecord:
@@ -245,12 +269,10 @@ class Scorer:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
 
-    def _decide_degraded(
-        self, tenant: str, payment: Payment, body_hash: str, vector: list[float] | None = None
-    ) -> PaymentRecord:
+    def _decide_degraded(self, tenant: str, payment: Payment, body_hash: str) -> PaymentRecord:
         """Request-only features, the configured rule, no dialogue; spilled for later."""
         facts = facts_of(payment)
-        features = vector or request_only_features(facts)
+        features = request_only_features(facts)
         score, why = explain(self._slot.model, features, low_risk_below=self._settings.challenge_at)
         decision = degraded_decision(self._settings, payment.channel, score)
         action = Action(decision, [STORE_DOWN])
@@ -260,12 +282,21 @@ class Scorer:
             tenant, payment, facts, body_hash, features, score, why, action, degraded=True
         )
         record = self._record(scored, None, now)
-        self._spill.append(record, self._decision_event(scored, record, now))
-        if len(self._degraded) < DEGRADED_MEMORY:
-            self._degraded[record.key] = record
-        self._metrics.decisions.labels(decision).inc()
+        event = self._decision_event(scored, record, now)
+        change = Change(payment=record, events=[event])
+        on_decision(change, payment, event.features, self._settings)  # review, contest
+        self._spill_change(change)
         self._metrics.degraded.inc()
         return record
+
+    def _spill_change(self, change: Change) -> None:
+        """Journal a decision the store has not taken (or may take later), remember it."""
+        spilled = Spilled.of(change)
+        self._spill.append(spilled)
+        if len(self._degraded) < DEGRADED_MEMORY:
+            self._degraded[spilled.key] = Answer(spilled.record.body_hash, spilled.record.response)
+        self._metrics.decisions.labels(spilled.record.status.decision).inc()
+        self._metrics.spilled.inc()
 
     def _record(
         self, scored: Scored, dialogue: DialogueRecord | None, now: datetime
@@ -362,7 +393,12 @@ class Scorer:
         if dialogue is not None:
             events.append(self._engine.event(dialogue, "created", now))
             change.challenge = (record.customer_id, scored.payment.occurred_at.timestamp())
-        await self._store.commit(change)
+        try:
+            await self._store.commit(change)
+        except StoreUnavailable:  # outcome unknown (it may land when the store resumes):
+            self._spill_change(change)  # the answer is this decision, stored exactly once
+            return
+        self._remember(record.key, Answer(record.body_hash, record.response))
         self._metrics.decisions.labels(record.status.decision).inc()
         self._on_commit()
         if dialogue is not None:

@@ -97,6 +97,7 @@ from friction.scoring.features import (
 from friction.storage.erasure import Erased
 from friction.storage.marks import live_value
 from friction.storage.redis_erasure import erase
+from friction.storage.redis_pool import WAIT_SHARE, PoolWatch, WatchedPool, pool_size
 from friction.storage.redis_scripts import (
     COMMIT_LUA,
     OBSERVE_LUA,
@@ -178,16 +179,26 @@ class RedisStore:
         self._relay_token = uuid.uuid4().hex
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "friction:", timeout_s: float = 0.5) -> RedisStore:
-        """A store on ``redis://host:port/db`` (connections open lazily, on first use)."""
-        redis = Redis.from_url(
+    def from_url(
+        cls,
+        url: str,
+        prefix: str = "friction:",
+        timeout_s: float = 0.5,
+        max_inflight: int = 256,
+        watch: PoolWatch | None = None,
+    ) -> RedisStore:
+        """A store on ``redis://host:port/db`` (connections open lazily, on first use), its
+        pool sized for ``max_inflight`` requests (``friction.storage.redis_pool``)."""
+        pool = WatchedPool.from_url(
             url,
+            watch=watch or PoolWatch(),
+            max_connections=pool_size(max_inflight),
+            timeout=timeout_s * WAIT_SHARE,
             decode_responses=False,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
-            retry_on_timeout=False,
         )
-        return cls(redis, prefix)
+        return cls(Redis.from_pool(pool), prefix)
 
     # --- FeatureStore -------------------------------------------------------
     async def observe(

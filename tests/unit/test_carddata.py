@@ -112,3 +112,13 @@ def test_redact_keeps_the_last_4_and_leaves_other_numbers() -> None:
 
 def test_a_long_run_of_short_groups_is_checked_in_linear_time() -> None:
     assert not contains_pan("1 " * 30_000)  # windows stop at 19 digits: no quadratic blow-up
+
+
+def test_ids_friction_mints_never_look_like_card_data() -> None:
+    """Dialogue ids travel in URLs: a random hex id is a Luhn-valid card number now and then
+    (about one in a thousand), and the guard would refuse the customer's answer."""
+    from friction.dialogue.engine import new_dialogue_id
+
+    ids = [new_dialogue_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    assert not [i for i in ids if card_data_fields({"id": i})]

@@ -1,0 +1,170 @@
+"""Slow and vanishing clients cannot starve a tenant (issue 15.3).
+
+Before: admission took an in-flight slot before the body was read and nothing bounded
+how long a body could take, so 260 sockets sending headers plus ``{`` to customer
+routes made every tenant's ``POST /v1/score`` answer 429 for over a minute; a client
+that closed mid-body produced a 500 and an ERROR traceback.
+
+Here the service runs in its own process with a tenant key. A slowloris of 300
+sockets on ``/v1/dialogues/x/answer`` and ``/webhooks/twilio/sms`` (headers, ``{``,
+then a byte a second; a new socket a second after one is closed) runs while
+the tenant scores. What must hold: every tenant request is answered 200; every slow
+socket that got an answer got a 4xx (408: body too slow, 429: too many from one
+address), never a 5xx; the service logs no ERROR. The tenant's p99 under attack, as a
+ratio to its p99 unloaded in the same test, is printed (the bench owns latency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import re
+import socket
+import struct
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import pytest
+
+from tests.conftest import CANONICAL
+from tests.servers import Service, metric, service_env, serving
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+SOCKETS = 300
+KEY = "slow-clients-test-key"
+PAYMENTS = 300  # per phase, from 4 tenant clients
+SLOW_PATHS = ("/v1/dialogues/x/answer", "/webhooks/twilio/sms")
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture
+async def service(tmp_path: Path, models_dir: Path) -> AsyncIterator[tuple[Service, Path]]:
+    log = tmp_path / "service.log"
+    env = service_env(
+        tmp_path / "var", models_dir, api_keys=f'{{"acme": "{KEY}"}}',
+        twilio_auth_token="twilio-test-token", body_timeout_seconds="2",
+    )  # fmt: skip
+    async with serving(env, log) as process:
+        yield process, log
+
+
+async def tenant_scores(session: aiohttp.ClientSession, url: str) -> tuple[list[int], list[float]]:
+    """``PAYMENTS`` payments from 4 clients back to back: statuses and latencies (s)."""
+    statuses: list[int] = []
+    latencies: list[float] = []
+    prefix = uuid.uuid4().hex[:8]
+    headers = {"Authorization": f"Bearer {KEY}"}
+
+    async def client(c: int) -> None:
+        for n in range(c, PAYMENTS, 4):
+            body = copy.deepcopy(CANONICAL)
+            body["payment_id"] = f"slow_{prefix}_{n}"
+            started = time.perf_counter()
+            async with session.post(url + "/v1/score", json=body, headers=headers) as response:
+                await response.read()
+            latencies.append(time.perf_counter() - started)
+            statuses.append(response.status)
+
+    await asyncio.gather(*(client(c) for c in range(4)))
+    return statuses, latencies
+
+
+async def slow_socket(port: int, path: str, stop: asyncio.Event, answers: Counter[int]) -> None:
+    """Headers and ``{``, then a byte a second; a new socket a second after one is answered
+    or closed (as slowloris tools re-create their dead sockets on each sweep)."""
+    ctype = FORM if "twilio" in path else "application/json"
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
+            "Content-Length: 1000\r\n\r\n{").encode()  # fmt: skip
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        try:
+            writer.write(head)
+            status_line = asyncio.ensure_future(reader.readline())
+            while not stop.is_set():
+                done, _ = await asyncio.wait([status_line], timeout=1.0)
+                if done:
+                    break
+                writer.write(b" ")
+            if status_line.done() and (found := re.match(rb"HTTP/1.1 (\d+)", status_line.result())):
+                answers[int(found.group(1))] += 1
+            status_line.cancel()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+        await asyncio.sleep(1.0)
+
+
+def p99(latencies: list[float]) -> float:
+    return float(np.percentile(np.asarray(latencies), 99))
+
+
+async def test_a_slowloris_on_customer_routes_does_not_starve_a_tenant(
+    service: tuple[Service, Path],
+) -> None:
+    process, log = service
+    timeout = aiohttp.ClientTimeout(total=60)  # a hang fails; a slow shared machine does not
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await tenant_scores(session, process.url)  # warm-up: JIT, connections
+        quiet_statuses, quiet = await tenant_scores(session, process.url)
+        stop, answers = asyncio.Event(), Counter[int]()
+        attack = [
+            asyncio.create_task(slow_socket(process.port, SLOW_PATHS[i % 2], stop, answers))
+            for i in range(SOCKETS)
+        ]
+        await asyncio.sleep(3.0)  # every socket connected; the first ones timed out once
+        try:
+            attacked_statuses, attacked = await tenant_scores(session, process.url)
+        finally:
+            stop.set()
+            await asyncio.gather(*attack)
+        shed = await metric(session, process.url, "friction_shed_total")
+
+    ratio = p99(attacked) / p99(quiet)
+    print(f"tenant p99 unloaded {p99(quiet) * 1000:.1f} ms, under a {SOCKETS}-socket slowloris "
+          f"{p99(attacked) * 1000:.1f} ms: x{ratio:.2f}; slow sockets answered {dict(answers)}, "
+          f"shed {shed:.0f}")  # fmt: skip
+    assert set(quiet_statuses) == {200}
+    assert Counter(attacked_statuses) == Counter({200: PAYMENTS}), Counter(attacked_statuses)
+    assert answers, "no slow socket was ever answered: nothing bounds a slow body"
+    assert all(400 <= status < 500 for status in answers), answers
+    text = log.read_text()
+    assert " ERROR " not in text and "Traceback" not in text, text[-3000:]
+
+
+async def test_a_client_that_vanishes_mid_body_is_a_client_error_not_a_500(
+    service: tuple[Service, Path],
+) -> None:
+    process, log = service
+    for n, path in enumerate(SLOW_PATHS * 5):
+        _, writer = await asyncio.open_connection("127.0.0.1", process.port)
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     f"{FORM if 'twilio' in path else 'application/json'}\r\n"
+                     "Content-Length: 500\r\n\r\n{\"token\"".encode())  # fmt: skip
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        if n % 2:  # half close politely (FIN), half reset (RST)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    async with aiohttp.ClientSession() as session:
+        deadline = time.monotonic() + 30
+        aborted = 'friction_client_errors_total{kind="aborted_body"}'
+        while (gone := await metric(session, process.url, aborted)) < 10:
+            assert time.monotonic() < deadline, f"{gone:.0f} of 10 aborted bodies seen"
+            await asyncio.sleep(0.2)
+    text = log.read_text()
+    assert " ERROR " not in text and "Traceback" not in text, text[-3000:]
+    assert len(re.findall(r"client went away mid-body", text)) == 10
