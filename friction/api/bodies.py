@@ -12,7 +12,6 @@ from typing import TypeVar
 
 import orjson
 from aiohttp import web
-from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ValidationError
 
 from friction.api.carddata import card_data_fields, may_hold_card_data
@@ -23,15 +22,11 @@ log = logging.getLogger(__name__)
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The raw JSON body, or 415 for another content type, 400 for one that cannot be read."""
+    """The raw JSON body (already read, or refused, by ``api.middleware.body_middleware``), or
+    415 for another content type."""
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType()
-    try:
-        return await request.read()
-    except RequestPayloadError as error:
-        kind = type(error.__cause__ or error).__name__
-        log.warning("unreadable body from %s answered 400: %s", request.remote, kind)
-        raise web.HTTPBadRequest(reason="Unreadable body") from None
+    return await request.read()
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:

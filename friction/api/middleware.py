@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Collection
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 from friction.api.carddata import card_data_fields, redact
 from friction.api.schemas import ErrorBody
@@ -183,7 +184,8 @@ def body_middleware(timeout_s: float, metrics: Metrics) -> Middleware:
             )
             response.force_close()
             return response
-        except (ConnectionError, HttpProcessingError) as error:
+        except (ConnectionError, HttpProcessingError, RequestPayloadError) as error:
+            # RequestPayloadError: a body that cannot be decoded (a false Content-Encoding)
             kind = "aborted_body" if isinstance(error, ConnectionError) else "broken_body"
             metrics.client_errors.labels(kind).inc()
             log.info("%s: client went away mid-body or sent a broken one (400): %s", route, kind)

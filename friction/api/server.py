@@ -59,7 +59,8 @@ class GuardedRequestHandler(RequestHandler):
 
     def log_exception(self, *args: Any, **kw: Any) -> None:
         """A body that cannot be decoded fails again when aiohttp drains it after the answer
-        (``api.bodies`` answered 400 and logged it): no second report, no traceback."""
+        (``api.middleware.body_middleware`` answered 400 and logged it): no second report, no
+        traceback."""
         error = kw.get("exc_info")
         if isinstance(error, RequestPayloadError):
             log.debug("unread rest of an undecodable body dropped: %s", type(error).__name__)

@@ -32,7 +32,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from tests.conftest import CANONICAL
+from tests.conftest import CANONICAL, secret_env
 from tests.servers import Service, metric, service_env, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -49,7 +49,8 @@ async def service(tmp_path: Path, models_dir: Path) -> AsyncIterator[tuple[Servi
     env = service_env(
         tmp_path / "var", models_dir, api_keys=f'{{"acme": "{KEY}"}}',
         twilio_auth_token="twilio-test-token", body_timeout_seconds="2",
-    )  # fmt: skip
+        default_channels="in_app",
+    ) | secret_env()  # fmt: skip
     async with serving(env, log) as process:
         yield process, log
 
