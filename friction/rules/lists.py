@@ -143,17 +143,6 @@ def ip_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(value)
 
 
-def ip_address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """A payment's IP as an address (an IPv4-mapped IPv6 one as IPv4), ``None`` if not one."""
-    try:
-        address = ipaddress.ip_address(value.strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
 def email_domain(value: str, shown: str | None = None) -> str:
     """A domain (or an address's domain) in lower-case ASCII (IDNA), checked label by label."""
     shown = shown or value[:64]

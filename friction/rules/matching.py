@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import socket
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,11 +24,11 @@ from friction.rules.lists import (
     ListKind,
     bin_bounds,
     email_domain,
-    ip_address,
     ip_network,
 )
 
 NEVER = math.inf
+_V4_MAPPED = bytes(10) + b"\xff\xff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +106,11 @@ class Matcher:
                 for digits, spans in self._bins.items()
             )
         if self.kind == "ip":
-            address = ip_address(value)
+            address = ip_number(value)
             if address is None:
                 return False
-            spans = self._ips.get(address.version)
-            return spans is not None and spans.covers(int(address), now)
+            spans = self._ips.get(address[0])
+            return spans is not None and spans.covers(address[1], now)
         if self.kind == "email_domain":
             return self._domain(value, now)
         if self.kind == "country":
@@ -125,6 +126,22 @@ class Matcher:
         return any(
             self._exact.get(".".join(labels[i:]), -NEVER) > now for i in range(len(labels) - 1)
         )
+
+
+def ip_number(value: str) -> tuple[int, int] | None:
+    """(4 or 6, the address as an integer), an IPv4-mapped IPv6 address as IPv4; ``None``
+    for what is not an address. ``inet_pton`` is 5x cheaper than ``ipaddress`` here."""
+    try:
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, value), "big")
+    except OSError:
+        pass
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, value)
+    except OSError:
+        return None
+    if packed[:12] == _V4_MAPPED:
+        return 4, int.from_bytes(packed[12:], "big")
+    return 6, int.from_bytes(packed, "big")
 
 
 def _until(entry: ListEntry) -> float:

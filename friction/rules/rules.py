@@ -157,6 +157,7 @@ class RuleSet:
         self._vocabulary = vocabulary
         self._matchers = [m for _, m in sorted(lists, key=lambda pair: pair[0].name)]
         self._now = 0.0
+        self._seen: dict[tuple[int, str], bool] = {}
         self._env = vocabulary.environment((spec.name for spec, _ in lists), self._member)
         self._checks: list[tuple[Hit, Any]] = []
         sources: list[str] = []
@@ -181,6 +182,7 @@ class RuleSet:
     ) -> Verdict:
         """Every rule and list against one payment (the decoded JSON body), never raising."""
         self._now = time.time() if now is None else now
+        self._seen.clear()
         if self._all is None:
             return Verdict(errors=self.broken)
         try:
@@ -203,8 +205,15 @@ class RuleSet:
         return Verdict(tuple(matched), acting, tuple(errors))
 
     def _member(self, handle: int, value: str) -> bool:
-        """``in_list``: whether a live entry of list ``handle`` covers ``value`` now."""
-        return self._matchers[handle].contains(value, self._now)
+        """``in_list``: whether a live entry of list ``handle`` covers ``value`` now.
+
+        Remembered for the decision: rules often ask the same list about the same field.
+        """
+        key = (handle, value)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = self._matchers[handle].contains(value, self._now)
+        return found
 
 
 def _ordered(rules: Sequence[Rule], lists: Sequence[RuleList]) -> list[tuple[Hit, str]]:
