@@ -315,8 +315,11 @@ def _cel_pure(in_list: Any, handles: dict[str, int], lists: Any) -> tuple[Any, A
 
     env = celpy.Environment()
 
+    def member(handle: Any, value: Any) -> Any:
+        return celpy.celtypes.BoolType(in_list(handle, value))
+
     def compile_one(source: str) -> Any:
-        return env.program(env.compile(source), functions={"in_list": in_list})
+        return env.program(env.compile(source), functions={"in_list": member})
 
     def bind(case: Any, programs: list[Any]) -> Any:
         body, features, score = case
