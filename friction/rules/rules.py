@@ -146,7 +146,12 @@ class Verdict:
 
 
 class RuleSet:
-    """A tenant's rules and lists, compiled once, evaluated in one call per decision."""
+    """A tenant's rules and lists, compiled once, evaluated in one call per decision.
+
+    Immutable once built (rebuild it when a rule or list changes, then swap); one
+    evaluation at a time, as the event loop runs them: ``in_list`` reads this decision's
+    time and remembered answers from the instance.
+    """
 
     def __init__(
         self,
