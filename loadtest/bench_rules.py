@@ -1,0 +1,363 @@
+"""What analysts' rules and lists cost a decision: 50 live rules, 10 lists of 100,000 entries.
+
+The rules stage of one decision — the payment (decoded JSON) and its 41 features turned
+into CEL variables, every rule and allow/block list evaluated, the verdict applied — is
+timed in CPU (``time.process_time``) over varied payments, against two baselines measured
+in the same run:
+
+- ``core``: the in-process work every decision does (pydantic validation with the
+  card-data guard, ``FeatureBook.observe``, the model with reasons), as ``ceiling.py``;
+- ``service`` (unless ``--no-service``): the CPU per request of a real ``friction serve``
+  (embedded store) under a closed loop, read from ``/proc`` — the decision the budget is
+  about (at most 1.2x with the rules).
+
+    .venv/bin/python loadtest/bench_rules.py                 # ~1 min
+    .venv/bin/python loadtest/bench_rules.py --no-service    # ~30 s
+    .venv/bin/python loadtest/bench_rules.py --candidates    # the CEL libraries compared
+
+``--candidates`` measures each CEL library that is installed (``pip install
+common-expression-language cel-python`` for the two that friction does not use) on the
+same 50 expressions, payments and lists: compile time per rule, one rule, 50 rules, each
+with its cheapest way to bind a decision's variables.
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from loadgen import Target, closed_loop
+from services import PYTHON, ROOT, friction_env, payments, resolve_models
+
+sys.path.insert(0, str(ROOT))
+from friction.api.bodies import validate
+from friction.api.schemas import Payment
+from friction.rules import ListEntry, Matcher, Rule, RuleList, RuleSet, Vocabulary
+from friction.scoring.explain import explain
+from friction.scoring.facts import facts_of
+from friction.scoring.features import FEATURE_NAMES, FeatureBook
+from friction.training.registry import load_model
+from tests.servers import free_port
+
+ENTRIES = 100_000
+LISTS: dict[str, tuple[str, str | None]] = {
+    "stolen_cards": ("instrument", "decline"),
+    "known_good": ("customer", "allow"),
+    "risky_bins": ("bin", None),
+    "bad_ips": ("ip", None),
+    "proxy_ips6": ("ip", None),
+    "mule_devices": ("device", None),
+    "risky_merchants": ("merchant", None),
+    "watch_customers": ("customer", None),
+    "bin_prefixes": ("bin", None),
+    "disposable_domains": ("email_domain", None),
+}
+
+
+def list_values(kind: str, rng: random.Random) -> list[str]:
+    """``ENTRIES`` distinct values of a kind, as analysts would load them."""
+    if kind == "bin":
+        starts = rng.sample(range(100_000, 999_000), ENTRIES)
+        return [f"{s}-{s + rng.randint(1, 50)}" if i % 2 else str(s) for i, s in enumerate(starts)]
+    if kind == "ip":
+        return [
+            f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.0/24"
+            if i % 2
+            else f"2001:db8:{rng.randint(0, 65535):x}:{i & 0xFFFF:x}::/64"
+            for i in range(ENTRIES)
+        ]
+    if kind == "email_domain":
+        return [f"d{i}-{rng.randint(0, 10**6)}.example" for i in range(ENTRIES)]
+    return [f"{kind[:3]}_{i:07d}x" for i in range(ENTRIES)]
+
+
+def build_lists(now: datetime) -> tuple[list[tuple[RuleList, Matcher]], float]:
+    """The 10 lists (a tenth of each entry expiring); the slowest matcher build in seconds."""
+    rng = random.Random(3)
+    built, slowest = [], 0.0
+    for name, (kind, action) in LISTS.items():
+        entries = []
+        for i, value in enumerate(dict.fromkeys(list_values(kind, rng))):
+            expires = now + timedelta(days=1 + i % 30) if i % 10 == 0 else None
+            entries.append(
+                ListEntry.model_construct(
+                    value=value, reason="bench", added_by="bench", added_at=now, expires_at=expires
+                )
+            )
+        started = time.process_time()
+        matcher = Matcher(kind, entries)  # type: ignore[arg-type]
+        slowest = max(slowest, time.process_time() - started)
+        built.append((RuleList(name=name, kind=kind, action=action), matcher))  # type: ignore[arg-type]
+    return built, slowest
+
+
+def expressions() -> list[str]:
+    """50 rules of the shapes analysts write: amounts, features, score, list membership."""
+    shapes = [
+        "payment.amount.value > {a} && features.amount_ratio_median_30d > 5.0",
+        "score > 0.{b} && payment.channel == 'ecom' && features.first_terminal == 1.0",
+        "payment.merchant.country in ['NG', 'RU', 'X{i}'] && features.cust_count_1d > 3.0",
+        "in_list(lists.risky_bins, payment.instrument.bin) && score > 0.{c}",
+        "has(payment.device.ip) && in_list(lists.bad_ips, payment.device.ip)",
+        "features.terminal_fraud_7d > {i}.0 || features.terminal_risk_14d > 0.{b}",
+        "in_list(lists.mule_devices, payment.device.id) || "
+        "in_list(lists.watch_customers, payment.customer.id)",
+        "double(payment.amount.value) > 20.0 * features.cust_mean_30d && features.is_night == 1.0",
+        "in_list(lists.risky_merchants, payment.merchant.id) && payment.amount.value > {a}",
+        "payment.merchant.mcc.startsWith('49') && features.secs_since_last < {i}0.0",
+    ]
+    return [
+        shapes[i % len(shapes)].format(a=10_000 + 97 * i, b=50 + i, c=10 + i, i=i)
+        for i in range(50)
+    ]
+
+
+def bench_payments(n: int) -> list[tuple[dict[str, Any], dict[str, float], float]]:
+    """Varied payments as the score body decodes, with features and a score each."""
+    rng = random.Random(5)
+    make = payments("rules")
+    out = []
+    for i in range(n):
+        body = orjson.loads(make(i))
+        body["instrument"]["bin"] = str(rng.randint(100_000, 999_999))
+        body["device"]["ip"] = f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.1.{i % 250}"
+        features = {name: rng.lognormvariate(0, 1) for name in FEATURE_NAMES}
+        out.append((body, features, rng.random()))
+    return out
+
+
+def cpu_us(call: Callable[[int], object], n: int, repeats: int = 5) -> float:
+    """Median over ``repeats`` of the CPU µs per call (after a warm-up of 200 calls)."""
+    for i in range(200):
+        call(i)
+    samples = []
+    for _ in range(repeats):
+        started = time.process_time()
+        for i in range(n):
+            call(i)
+        samples.append((time.process_time() - started) / n * 1e6)
+    return statistics.median(samples)
+
+
+def measure_rules(calls: int) -> dict[str, float]:
+    """Compile, one rule, 50 rules + 10 lists: µs (CPU)."""
+    now = datetime.now(UTC)
+    vocabulary = Vocabulary(Payment.model_json_schema())
+    lists, slowest_build = build_lists(now)
+    sources = expressions()
+    rules = [Rule(id=f"r{i:02d}", expression=e, action="challenge") for i, e in enumerate(sources)]
+    started = time.process_time()
+    full = RuleSet(vocabulary, rules, lists)
+    build_s = time.process_time() - started
+    assert not full.broken, full.broken
+    one = RuleSet(vocabulary, rules[3:4], lists)
+    cases = bench_payments(512)
+
+    def decide(ruleset: RuleSet) -> Callable[[int], object]:
+        def call(i: int) -> object:
+            body, features, score = cases[i % len(cases)]
+            return ruleset.evaluate(body, features, score).apply("allow")
+
+        return call
+
+    hits = sum(bool(full.evaluate(*case).matched) for case in cases)
+    compile_us = cpu_us(lambda i: vocabulary.check(sources[i % 50], LISTS), max(calls // 20, 200))
+    return {
+        "compile_us_per_rule": compile_us,
+        "one_rule_us": cpu_us(decide(one), calls),
+        "rules50_lists10_us": cpu_us(decide(full), calls),
+        "ruleset_build_ms": build_s * 1000,
+        "matcher_build_s_max": slowest_build,
+        "payments_matched_share": hits / len(cases),
+    }
+
+
+def measure_core(calls: int) -> float:
+    """µs of CPU for validate + features + model with reasons, on the same payments."""
+    model = load_model(resolve_models(None))
+    book = FeatureBook()
+    make = payments("core")
+    raws = [make(i) for i in range(2048)]
+
+    def call(i: int) -> object:
+        payment = validate(raws[i % len(raws)], Payment)
+        return explain(model, book.observe(facts_of(payment)), low_risk_below=0.0)
+
+    return cpu_us(call, calls)
+
+
+def measure_service(seconds: float) -> float:
+    """CPU µs per request of ``friction serve`` (embedded) under a closed loop of 16."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        env = friction_env(Path(workdir) / "data", resolve_models(None), port, {})
+        argv = [str(PYTHON), "-m", "friction", "serve"]
+        log = (Path(workdir) / "serve.log").open("wb")
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            target = Target(port, "/v1/score", payments("svc"))
+            asyncio.run(_until_ready(port, proc))
+            asyncio.run(closed_loop(target, 16, 3.0, 0.0, 0, lambda _: None))  # warm-up
+            before = _cpu_s(proc.pid)
+            result = asyncio.run(closed_loop(target, 16, seconds, 0.0, 10**6, lambda _: None))
+            used = _cpu_s(proc.pid) - before
+            return used / max(result.ok + result.errors, 1) * 1e6
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            log.close()
+
+
+async def _until_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.2)
+    raise RuntimeError("friction serve did not start")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (``/proc/PID/stat`` fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def compare_libraries(calls: int) -> dict[str, Any]:
+    """Each installed CEL library on the same 50 expressions, payments and lists (µs CPU)."""
+    lists, _ = build_lists(datetime.now(UTC))
+    names = sorted(spec.name for spec, _ in lists)
+    matchers = [m for _, m in sorted(lists, key=lambda pair: pair[0].name)]
+    handles = {name: i for i, name in enumerate(names)}
+    sources, cases = expressions(), bench_payments(256)
+
+    def in_list(handle: int, value: str) -> bool:
+        return matchers[int(handle)].contains(str(value), time.time())
+
+    out: dict[str, Any] = {}
+    for name, prepare in (
+        ("cel-expr-python", _cel_cpp),
+        ("common-expression-language", _cel_rust),
+        ("cel-python", _cel_pure),
+    ):
+        try:
+            compile_one, bind = prepare(in_list, handles, lists)
+        except ImportError:
+            out[name] = "not installed"
+            continue
+        compile_us = cpu_us(lambda i, c=compile_one: c(sources[i % 50]), 100, repeats=3)
+        programs = [compile_one(source) for source in sources]
+        slow = calls if name != "cel-python" else max(calls // 50, 10)
+
+        def run(count: int, bind: Any = bind, programs: list[Any] = programs) -> Any:
+            return lambda i: bind(cases[i % len(cases)], programs[:count])
+
+        out[name] = {
+            "compile_us_per_rule": compile_us,
+            "one_rule_us": cpu_us(run(1), slow, repeats=3),
+            "rules50_us": cpu_us(run(50), slow, repeats=3),
+        }
+    return out
+
+
+def _cel_cpp(in_list: Any, handles: dict[str, int], lists: Any) -> tuple[Any, Any]:
+    """friction's own path: a ``RuleSet`` (typed messages, one program for all rules)."""
+    vocabulary = Vocabulary(Payment.model_json_schema())
+
+    def compile_one(source: str) -> Rule:
+        vocabulary.check(source, handles)
+        return Rule(id=f"r{abs(hash(source)) % 10**6}", expression=source, action="challenge")
+
+    sets: dict[int, RuleSet] = {}
+
+    def bind(case: Any, rules: list[Rule]) -> Any:
+        ruleset = sets.get(len(rules)) or sets.setdefault(
+            len(rules), RuleSet(vocabulary, rules, lists)
+        )
+        return ruleset.evaluate(*case)
+
+    return compile_one, bind
+
+
+def _cel_rust(in_list: Any, handles: dict[str, int], lists: Any) -> tuple[Any, Any]:
+    """Rust bindings: a ``Context`` per decision (dicts converted), one ``execute`` per rule."""
+    import cel  # type: ignore[import-not-found]
+
+    def bind(case: Any, programs: list[Any]) -> Any:
+        body, features, score = case
+        variables = {"payment": body, "features": features, "score": score, "lists": handles}
+        context = cel.Context(variables=variables, functions={"in_list": in_list})
+        return [program.execute(context) for program in programs]
+
+    return cel.compile, bind
+
+
+def _cel_pure(in_list: Any, handles: dict[str, int], lists: Any) -> tuple[Any, Any]:
+    """Pure Python: an activation of CEL values per decision, one ``evaluate`` per rule."""
+    import celpy  # type: ignore[import-not-found]
+
+    env = celpy.Environment()
+
+    def member(handle: Any, value: Any) -> Any:
+        return celpy.celtypes.BoolType(in_list(handle, value))
+
+    def compile_one(source: str) -> Any:
+        return env.program(env.compile(source), functions={"in_list": member})
+
+    def bind(case: Any, programs: list[Any]) -> Any:
+        body, features, score = case
+        activation = {
+            "payment": celpy.json_to_cel(body),
+            "features": celpy.json_to_cel(features),
+            "score": celpy.json_to_cel(score),
+            "lists": celpy.json_to_cel(handles),
+        }
+        return [program.evaluate(activation) for program in programs]
+
+    return compile_one, bind
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, measure, print a table and a JSON line."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--calls", type=int, default=4000, help="decisions per repeat")
+    parser.add_argument("--seconds", type=float, default=15.0, help="service load seconds")
+    parser.add_argument("--no-service", action="store_true", help="skip friction serve")
+    parser.add_argument("--candidates", action="store_true", help="compare CEL libraries")
+    args = parser.parse_args(argv)
+    if args.candidates:
+        out: dict[str, Any] = compare_libraries(max(args.calls // 10, 100))
+    else:
+        out = measure_rules(args.calls)
+        out["core_us"] = measure_core(args.calls)
+        if not args.no_service:
+            out["service_us"] = measure_service(args.seconds)
+        rules = out["rules50_lists10_us"]
+        for base in ("core", "service"):
+            if f"{base}_us" in out:
+                out[f"ratio_vs_{base}"] = (out[f"{base}_us"] + rules) / out[f"{base}_us"]
+        out["within_budget"] = out.get("ratio_vs_service", out["ratio_vs_core"]) <= 1.2
+    for key, value in out.items():
+        print(f"{key:>24}  {value:.3f}" if isinstance(value, float) else f"{key:>24}  {value}")
+    print(json.dumps(out, default=str))
+
+
+if __name__ == "__main__":
+    main()
