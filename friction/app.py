@@ -36,6 +36,7 @@ from friction.dialogue.hub import Hub
 from friction.dialogue.reach import Reach
 from friction.dialogue.sms_replies import SmsReplies
 from friction.dialogue.wiring import EngineWiring
+from friction.domain.tenancy import DEFAULT_TENANT
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
 from friction.events.outbox import OutboxRelay
@@ -65,7 +66,6 @@ from friction.settings import CallbackTarget, Settings
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_pool import PoolWatch
 from friction.storage.redis_store import RedisStore
-from friction.tenancy import DEFAULT_TENANT
 from friction.training.registry import load_model, load_policy
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from friction.events.schemas import EncodedEvent
-from friction.records import (
+from friction.domain.erasure import Erased
+from friction.domain.events import EncodedEvent
+from friction.domain.facts import PaymentFacts
+from friction.domain.records import (
     AnyEvent,
     Change,
     CustomerSession,
@@ -25,8 +27,6 @@ from friction.records import (
     ReviewRecord,
     ReviewStatus,
 )
-from friction.scoring.features import PaymentFacts
-from friction.storage.erasure import Erased
 
 CLAIM_TTL_S = 10
 """How long a payment stays claimed by a request that died before storing its decision: far

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 
 from friction.aio import checkpoint
 from friction.dialogue.engine import DialogueEngine
-from friction.events.schemas import ErasureEvent
+from friction.domain.erasure import pseudonym_of
+from friction.domain.events import ErasureEvent
+from friction.domain.records import Change
 from friction.ports import Store
-from friction.records import Change
 from friction.settings import Settings
-from friction.storage.erasure import pseudonym_of
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,9 @@ from pydantic import BaseModel
 
 from friction.api import app_page, review_views, schemas, twilio_views, views
 from friction.api.auth import Access
-from friction.records import ReviewRecord
+from friction.domain.decision import PaymentStatus, ScoreResponse
+from friction.domain.payment import Payment
+from friction.domain.records import ReviewRecord
 from friction.review import schemas as review
 
 _ACCESS: dict[str, Access] = {
@@ -45,12 +47,12 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/score", views.score, "Score a payment and decide",
-          schemas.Payment, schemas.ScoreResponse),
+          Payment, ScoreResponse),
     Route("GET", "/v1/payments/{payment_id}", views.payment_status,
-          "Decision and verdict of a payment", None, schemas.PaymentStatus),
+          "Decision and verdict of a payment", None, PaymentStatus),
     Route("POST", "/v1/payments/{payment_id}/labels", views.add_label,
           "Report late truth: chargeback, fraud report, analyst verdict",
-          schemas.LabelIn, schemas.PaymentStatus),
+          schemas.LabelIn, PaymentStatus),
     Route("POST", "/v1/customers/{customer_id}/sessions", views.open_session,
           "Open a short-lived session for one customer's app (the tenant's backend calls this)",
           schemas.SessionIn, schemas.SessionOut, "gateway"),
@@ -58,7 +60,7 @@ ROUTES: tuple[Route, ...] = (
           "Open questions for the customer's app (JSON, or a live text/event-stream)",
           None, None, "customer"),
     Route("POST", "/v1/dialogues/{dialogue_id}/answer", views.answer,
-          "Answer a question in the app", schemas.AnswerIn, schemas.PaymentStatus, "customer"),
+          "Answer a question in the app", schemas.AnswerIn, PaymentStatus, "customer"),
     Route("PUT", "/v1/customers/{customer_id}/preferences", views.preferences,
           "Set a customer's channel order and language (the customer's app or the tenant)",
           schemas.PreferencesIn, None, "customer", access="either"),

@@ -17,8 +17,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from friction.domain.records import CustomerSession
 from friction.ports import SessionStore
-from friction.records import CustomerSession
 
 TOKEN_PREFIX = "fcs_"
 """Says what a token is (a session, not an API key) when it turns up in a log or a ticket."""

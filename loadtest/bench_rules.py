@@ -45,10 +45,10 @@ from services import PYTHON, ROOT, friction_env, payments, resolve_models
 
 sys.path.insert(0, str(ROOT))
 from friction.api.bodies import validate
-from friction.api.schemas import Payment
+from friction.domain.facts import facts_of
+from friction.domain.payment import Payment
 from friction.rules import ListEntry, Matcher, Rule, RuleList, RuleSet, Vocabulary
 from friction.scoring.explain import explain
-from friction.scoring.facts import facts_of
 from friction.scoring.features import FEATURE_NAMES, FeatureBook
 from friction.training.registry import load_model
 from tests.servers import free_port

@@ -26,10 +26,10 @@ from aiohttp import web
 from floor import build_app, decision_for, serve
 
 from friction.api.bodies import validate
-from friction.api.schemas import Payment
+from friction.domain.facts import facts_of
+from friction.domain.payment import Payment
 from friction.errors import FrictionError
 from friction.scoring.explain import explain
-from friction.scoring.facts import facts_of
 from friction.scoring.features import FeatureBook
 from friction.scoring.model import Model
 from friction.settings import Settings

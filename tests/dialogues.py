@@ -16,8 +16,8 @@ import pytest
 from aiohttp.test_utils import unused_port
 
 from friction.devtools.fake_twilio import FakeConfig, FakeTwilio, start_fake_twilio
+from friction.domain.events import DialogueEvent, LabelEvent
 from friction.events.file_bus import read_events
-from friction.events.schemas import DialogueEvent, LabelEvent
 from friction.settings import Settings
 from tests.conftest import CANONICAL, Client
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from friction.analytics.sources import SourceNotFound, read_topic
-from friction.events.schemas import Topic
+from friction.domain.events import Topic
 
 FEATURE_PREFIX = "f_"
 DECISIONS = ("allow", "challenge", "review", "decline")

@@ -17,10 +17,10 @@ import pandas as pd
 
 from friction.analytics.reviews import reviews_frame
 from friction.analytics.sources import SourceNotFound
+from friction.domain.records import ReviewStatus
+from friction.domain.tenancy import DEFAULT_TENANT
 from friction.ports import ReviewStore
-from friction.records import ReviewStatus
 from friction.review.desk import as_seen_by_tenant
-from friction.tenancy import DEFAULT_TENANT
 
 PAGE = 100
 

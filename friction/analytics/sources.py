@@ -26,8 +26,8 @@ from typing import Any
 import orjson
 import pandas as pd
 
+from friction.domain.events import Topic
 from friction.events.file_bus import read_events
-from friction.events.schemas import Topic
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")

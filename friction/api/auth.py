@@ -24,12 +24,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from friction.api.middleware import Handler, error_response
+from friction.domain.records import CustomerSession
+from friction.domain.tenancy import DEFAULT_TENANT, scoped, tenant_of
 from friction.errors import Forbidden, Unauthorized
 from friction.keys import STORE
-from friction.records import CustomerSession
 from friction.sessions import find_session, is_session_token
 from friction.settings import Settings
-from friction.tenancy import DEFAULT_TENANT, scoped, tenant_of
 
 Access = Literal["api_key", "session", "either", "open"]
 """Which credential a route takes: a tenant's API key, a customer's session, either, none."""

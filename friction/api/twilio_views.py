@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from multidict import MultiDict
 
-from friction.dialogue.channels.console import mask_phone
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, verify
+from friction.domain.privacy import mask_phone
 from friction.errors import Forbidden
 from friction.keys import ENGINE, REPLIES, SETTINGS
 

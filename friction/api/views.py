@@ -16,14 +16,15 @@ from friction.api.schemas import (
     AnswerIn,
     ErasureOut,
     LabelIn,
-    Payment,
     PreferencesIn,
     ReplyIn,
     SessionIn,
     SessionOut,
 )
 from friction.api.sse import stream_prompts
-from friction.dialogue.channels.console import mask_phone
+from friction.domain.payment import Payment
+from friction.domain.privacy import mask_phone
+from friction.domain.tenancy import scoped
 from friction.errors import InvalidInput
 from friction.keys import (
     ENGINE,
@@ -38,7 +39,6 @@ from friction.keys import (
 )
 from friction.sessions import open_session as new_session
 from friction.settings import Settings
-from friction.tenancy import scoped
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 

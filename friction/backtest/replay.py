@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from friction.api.schemas import Decision
+from friction.domain.decision import Decision
 from friction.scoring.policy import DEFAULT_FIT, PolicyFit, PolicyInput, choose
 from friction.settings import Settings
 

@@ -20,8 +20,9 @@ import numpy as np
 
 from friction.benchmark.protocol import DELAY_DAYS
 from friction.benchmark.stream import DAY_SECONDS, F64, I64, Stream
+from friction.domain.facts import PaymentFacts
 from friction.scoring import features
-from friction.scoring.features import FEATURE_NAMES, FeatureBook, PaymentFacts, unusual_amount
+from friction.scoring.features import FEATURE_NAMES, FeatureBook, unusual_amount
 
 log = logging.getLogger(__name__)
 REPLAY_VERSION = "2"  # bump when this module changes what it feeds the book

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from friction.api.schemas import PaymentStatus, Prompt
 from friction.dialogue import tokens
 from friction.dialogue.engine import DialogueEngine
-from friction.dialogue.replies import Intent
 from friction.dialogue.wording import as_str
+from friction.domain.decision import PaymentStatus
+from friction.domain.dialogue import Intent, Prompt
+from friction.domain.records import DialogueRecord
+from friction.domain.tenancy import local_id
 from friction.errors import Forbidden, NotFound
 from friction.ports import RecordStore
-from friction.records import DialogueRecord
-from friction.tenancy import local_id
 
 RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur"})
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from friction.api.schemas import PaymentStatus, Verdict
-from friction.events.schemas import LabelSource, LabelValue
-from friction.labels import label_change
-from friction.records import Change, DialogueRecord, DialogueState, PaymentRecord
+from friction.domain.decision import PaymentStatus, Verdict
+from friction.domain.events import LabelSource, LabelValue
+from friction.domain.labels import label_change
+from friction.domain.records import Change, DialogueRecord, DialogueState, PaymentRecord
 from friction.settings import Settings
 
 Ending = Literal["released", "blocked", "review", "expired", "opted_out", "failed"]

@@ -17,26 +17,22 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from friction.aio import cancelled, checkpoint
-from friction.api.schemas import Payment, PaymentStatus, PreferencesIn
+from friction.api.schemas import PreferencesIn
 from friction.dialogue.conclusion import Ending, conclude
 from friction.dialogue.flows import Flow, advance, expire, start
 from friction.dialogue.hub import Hub
 from friction.dialogue.reach import confirmations
 from friction.dialogue.references import addressed, new_reference
-from friction.dialogue.replies import Intent
 from friction.dialogue.wiring import EngineWiring
 from friction.dialogue.wording import dialogue_text
+from friction.domain.decision import PaymentStatus
+from friction.domain.dialogue import Intent
+from friction.domain.events import DialogueEvent, LabelSource, LabelValue
+from friction.domain.labels import label_change
+from friction.domain.payment import Payment
+from friction.domain.records import AnyEvent, Change, DialogueRecord, Mark, Preferences
 from friction.errors import ChannelError, Conflict, Gone, NotFound, StoreUnavailable
-from friction.events.schemas import DialogueEvent, LabelSource, LabelValue
-from friction.labels import label_change
 from friction.ports import Channel, OutboundMessage, Store
-from friction.records import (
-    AnyEvent,
-    Change,
-    DialogueRecord,
-    Mark,
-    Preferences,
-)
 from friction.review.intake import on_ending
 from friction.settings import Settings
 

@@ -31,8 +31,8 @@ from typing import Annotated, Final, Literal, Self, get_args
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from friction.dialogue.replies import Intent
 from friction.dialogue.templates import Catalog, default_catalog
+from friction.domain.dialogue import FlowEnding, FlowState, Intent, Outcome, Turn
 from friction.errors import Conflict, FlowError
 
 __all__ = [
@@ -40,25 +40,19 @@ __all__ = [
     "HELP_KEY",
     "HUMAN_HANDOFF_KEY",
     "OUTCOMES",
-    "Ending",
     "Flow",
     "FlowError",
-    "FlowState",
-    "Outcome",
     "Step",
     "StepSpec",
     "Target",
-    "Turn",
     "advance",
     "expire",
     "load_flows",
     "start",
 ]
 
-Outcome = Literal["released", "blocked", "review"]
-Ending = Literal["released", "blocked", "review", "opted_out", "expired"]
 OUTCOMES: Final = frozenset(get_args(Outcome))
-_ENDINGS: Final = frozenset(get_args(Ending))
+_ENDINGS: Final = frozenset(get_args(FlowEnding))
 _OUTCOME_OF: Final[dict[str, Outcome]] = {
     "released": "released",
     "blocked": "blocked",
@@ -145,32 +139,13 @@ class Flow(_Strict):
         return frozenset(keys)
 
 
-class Turn(_Strict):
-    """One reply (or a timeout, ``reply=None``) and where it led."""
-
-    step: str
-    reply: Intent | None
-    then: str
-
-
-class FlowState(_Strict):
-    """Where a dialogue stands in its flow; stored as JSON between replies."""
-
-    flow: str
-    step: str
-    attempts: int = 1
-    turns: int = 0
-    history: tuple[Turn, ...] = ()
-    ended: Ending | None = None
-
-
 class Step(_Strict):
     """What to do after a turn: persist ``state``, send ``prompt``, maybe conclude."""
 
     state: FlowState
     prompt: str
     """Template key to send now: the next question, a re-ask, help, or the closing line."""
-    outcome: Ending | None = None
+    outcome: FlowEnding | None = None
     expires_after: timedelta | None = None
     """While waiting for a reply: how long until :func:`expire` should be called."""
     asks: bool = False
@@ -240,7 +215,7 @@ def _wait(flow: Flow, state: FlowState, prompt: str) -> Step:
 
 
 def _end(
-    flow: Flow, state: FlowState, reply: Intent | None, ending: Ending, say: str | None = None
+    flow: Flow, state: FlowState, reply: Intent | None, ending: FlowEnding, say: str | None = None
 ) -> Step:
     ended = _record(state, reply, ending).model_copy(update={"ended": ending})
     closing: str = getattr(flow.closing, ending)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from friction.records import Preferences
+from friction.domain.records import Preferences
 
 PHONE_CHANNELS = frozenset({"sms", "console"})
 

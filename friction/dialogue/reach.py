@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from friction.api.schemas import Payment
 from friction.dialogue.ladder import PHONE_CHANNELS, ladder_for
+from friction.domain.payment import Payment
+from friction.domain.records import Mark, PaymentRecord
 from friction.ports import Channel, RecordStore
-from friction.records import Mark, PaymentRecord
 from friction.settings import Settings
 
 OPT_OUT = "sms_opt_out"

@@ -14,11 +14,11 @@ from __future__ import annotations
 import secrets
 
 from friction.dialogue.ladder import PHONE_CHANNELS
-from friction.dialogue.replies import Intent, Reply
 from friction.dialogue.templates import render
 from friction.dialogue.wording import as_int, as_str
+from friction.domain.dialogue import Intent, Reply
+from friction.domain.records import DialogueRecord
 from friction.ports import RecordStore
-from friction.records import DialogueRecord
 
 
 def new_reference() -> str:

@@ -51,36 +51,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from friction.domain.dialogue import Intent, Reply
+
 __all__ = [
     "MAX_REPLY_CHARS",
     "MAX_REPLY_WORDS",
     "MAX_UNKNOWN_WORDS",
     "REFERENCE_DIGITS",
-    "Intent",
-    "Reply",
     "parse_reply",
 ]
-
-
-class Intent(StrEnum):
-    """What a reply means for the dialogue."""
-
-    YES = "yes"
-    NO = "no"
-    STOP = "stop"
-    START = "start"
-    HELP = "help"
-    HUMAN = "human"
-    UNCLEAR = "unclear"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One reply read: what it means and which payment it names, if it names one."""
-
-    intent: Intent
-    reference: str | None = None
-    """Four ASCII digits when an understood reply names exactly one code, else ``None``."""
 
 
 MAX_REPLY_CHARS: Final = 480

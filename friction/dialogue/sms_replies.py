@@ -18,15 +18,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from friction.dialogue.channels.console import mask_phone
 from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.ladder import PHONE_CHANNELS
 from friction.dialogue.reach import OPT_OUT, Reach
 from friction.dialogue.references import answered, how_to_answer, which
-from friction.dialogue.replies import Intent, Reply, parse_reply
+from friction.dialogue.replies import parse_reply
 from friction.dialogue.templates import render
+from friction.domain.dialogue import Intent, Reply
+from friction.domain.privacy import mask_phone
+from friction.domain.records import Change, Mark
 from friction.ports import RecordStore
-from friction.records import Change, Mark
 
 log = logging.getLogger(__name__)
 YEAR_S = 400 * 86_400.0

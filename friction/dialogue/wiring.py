@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from friction.api.schemas import PaymentStatus
 from friction.dialogue.hub import Hub
+from friction.domain.decision import PaymentStatus
+from friction.domain.records import PaymentRecord
 from friction.events.webhooks import VerdictWebhooks
 from friction.metrics import Metrics
-from friction.records import PaymentRecord
 
 
 class EngineWiring:

@@ -7,7 +7,7 @@ for the transcript), so an analyst reads exactly what the customer was sent.
 from __future__ import annotations
 
 from friction.dialogue.templates import render
-from friction.records import DialogueRecord
+from friction.domain.records import DialogueRecord
 
 
 def dialogue_text(record: DialogueRecord, key: str) -> str:

@@ -14,9 +14,9 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any, cast
 
+from friction.domain.records import AnyEvent
 from friction.events.kafka_bus import bootstrap_of, consume
 from friction.events.sink import STATE, TOPICS, DatasetWriter, FileLogReader, SinkRun, run_sink
-from friction.records import AnyEvent
 from friction.settings import Settings
 
 EPILOG = """\

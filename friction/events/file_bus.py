@@ -20,8 +20,8 @@ from typing import IO
 
 from pydantic import TypeAdapter
 
-from friction.events.schemas import TOPIC_OF, EncodedEvent, Topic
-from friction.records import AnyEvent
+from friction.domain.events import TOPIC_OF, EncodedEvent, Topic
+from friction.domain.records import AnyEvent
 
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 REMEMBERED_IDS = 10_000

@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import TypeAdapter, ValidationError
 
-from friction.events.schemas import EncodedEvent
-from friction.records import AnyEvent
+from friction.domain.events import EncodedEvent
+from friction.domain.records import AnyEvent
 
 log = logging.getLogger(__name__)
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

@@ -41,7 +41,7 @@ from typing import IO
 import orjson
 from pydantic import BaseModel, TypeAdapter
 
-from friction.events.schemas import (
+from friction.domain.events import (
     DecisionEvent,
     DialogueEvent,
     LabelEvent,
@@ -49,7 +49,7 @@ from friction.events.schemas import (
     LabelValue,
     Topic,
 )
-from friction.records import AnyEvent
+from friction.domain.records import AnyEvent
 
 log = logging.getLogger(__name__)
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

@@ -41,8 +41,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from friction.api.schemas import PaymentStatus
-from friction.tenancy import scoped
+from friction.domain.decision import PaymentStatus
+from friction.domain.tenancy import scoped
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Friction-Signature"

@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from friction.dialogue.flows import HUMAN_HANDOFF_KEY, Flow
 from friction.dialogue.templates import render
 from friction.dialogue.wiring import EngineWiring
+from friction.domain.labels import label_change
+from friction.domain.records import AuditEntry, Change, Mark, PaymentRecord, ReviewRecord
+from friction.domain.tenancy import local_id, scoped
 from friction.errors import Conflict, NotFound
-from friction.labels import label_change
 from friction.ports import Store
-from friction.records import AuditEntry, Change, Mark, PaymentRecord, ReviewRecord
 from friction.review.intake import DECLINED, open_review, review_id
 from friction.review.schemas import AssignIn, ResolveIn, ReviewDetail, ReviewPage, ReviewQuery
 from friction.review.transcript import transcript
-from friction.tenancy import local_id, scoped
 
 
 class ReviewDesk:

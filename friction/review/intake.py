@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from friction.api.schemas import Payment
 from friction.dialogue.conclusion import Ending
-from friction.dialogue.replies import Intent
-from friction.records import (
+from friction.domain.dialogue import Intent
+from friction.domain.payment import Payment
+from friction.domain.records import (
     AuditEntry,
     Change,
     DialogueRecord,
@@ -24,8 +24,8 @@ from friction.records import (
     ReviewReason,
     ReviewRecord,
 )
+from friction.domain.tenancy import local_id, scoped, tenant_of
 from friction.settings import Settings
-from friction.tenancy import local_id, scoped, tenant_of
 
 DECLINED = "contestable_decline"
 """Mark kind: phone -> ``"<payment_id> <locale>"`` of the latest automatic decline."""

@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from friction.api.schemas import Identifier, PaymentStatus, Strict
-from friction.records import ReviewRecord, ReviewStatus
+from friction.domain.decision import PaymentStatus
+from friction.domain.payment import Identifier, Strict
+from friction.domain.records import ReviewRecord, ReviewStatus
 
 MAX_PAGE = 100
 

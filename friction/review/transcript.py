@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from friction.dialogue.flows import Flow
 from friction.dialogue.wording import dialogue_text
+from friction.domain.records import DialogueRecord
 from friction.errors import FrictionError
-from friction.records import DialogueRecord
 from friction.review.schemas import Transcript, TranscriptTurn
 
 

@@ -28,11 +28,19 @@ from typing import IO, Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from friction.aio import cancelled, checkpoint
-from friction.api.schemas import Decision, Reason
+from friction.domain.decision import Decision, Reason
+from friction.domain.facts import PaymentFacts
+from friction.domain.records import (
+    AnyEvent,
+    Change,
+    DialogueRecord,
+    Mark,
+    PaymentRecord,
+    ReviewRecord,
+)
 from friction.errors import StoreUnavailable
 from friction.ports import Store
-from friction.records import AnyEvent, Change, DialogueRecord, Mark, PaymentRecord, ReviewRecord
-from friction.scoring.features import CustomerState, EntityState, PaymentFacts, Snapshot, compute
+from friction.scoring.features import CustomerState, EntityState, Snapshot, compute
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from friction.api.schemas import Reason
+from friction.domain.decision import Reason
 from friction.scoring.model import Model
 
 LOW_RISK_BELOW = 0.30

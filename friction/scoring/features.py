@@ -16,7 +16,8 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-DAY = 86_400.0
+from friction.domain.facts import DAY, PaymentFacts
+
 WINDOWS = (1, 7, 30)
 HISTORY_DAYS = 30
 HISTORY_CAP = 400
@@ -76,23 +77,6 @@ FEATURE_NAMES: tuple[str, ...] = (
     "terminal_plain_clean_before_fraud_age",
 )
 _RATIO_TO_MEDIAN = FEATURE_NAMES.index("amount_ratio_median_30d")
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentFacts:
-    """What the feature code needs to know of a payment, and nothing more."""
-
-    ts: float
-    amount: float
-    customer_id: str
-    merchant_id: str
-    terminal_id: str
-    counterparty_id: str
-    channel: str
-
-    @property
-    def day(self) -> int:
-        return int(self.ts // DAY)
 
 
 @dataclass(slots=True)

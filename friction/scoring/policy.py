@@ -40,7 +40,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from friction.api.schemas import Decision, Reason
+from friction.domain.decision import Decision, Reason
 from friction.settings import Settings
 
 BUDGET_SPENT = Reason(

@@ -18,23 +18,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from friction.api.schemas import (
+from friction.dialogue.engine import DialogueEngine
+from friction.dialogue.reach import Reach
+from friction.domain.decision import (
     BudgetState,
     Decision,
     DialogueRef,
-    Payment,
     PaymentStatus,
     Reason,
     ScoreResponse,
     Verdict,
 )
-from friction.dialogue.engine import DialogueEngine
-from friction.dialogue.reach import Reach
+from friction.domain.events import DecisionEvent
+from friction.domain.facts import PaymentFacts, facts_of
+from friction.domain.payment import Payment
+from friction.domain.records import AnyEvent, Change, DialogueRecord, PaymentRecord
+from friction.domain.tenancy import DEFAULT_TENANT, scope_payment, scoped
 from friction.errors import Conflict, InProgress, StoreUnavailable
-from friction.events.schemas import DecisionEvent
 from friction.metrics import Metrics
 from friction.ports import Store
-from friction.records import AnyEvent, Change, DialogueRecord, PaymentRecord
 from friction.review.intake import on_decision
 from friction.scoring.degraded import (
     STORE_DOWN,
@@ -44,13 +46,11 @@ from friction.scoring.degraded import (
     request_only_features,
 )
 from friction.scoring.explain import explain
-from friction.scoring.facts import facts_of
-from friction.scoring.features import PaymentFacts, unusual_amount
+from friction.scoring.features import unusual_amount
 from friction.scoring.model import Model
 from friction.scoring.policy import DEFAULT_FIT, Action, PolicyFit, PolicyInput, choose
 from friction.scoring.shadow import shadow_score
 from friction.settings import Settings
-from friction.tenancy import DEFAULT_TENANT, scope_payment, scoped
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], None]

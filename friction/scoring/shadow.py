@@ -22,8 +22,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from friction.domain.events import ShadowScore
 from friction.errors import FrictionError
-from friction.events.schemas import ShadowScore
 from friction.scoring.model import Model
 from friction.training.registry import load_model
 

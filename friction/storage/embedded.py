@@ -25,9 +25,17 @@ from typing import Any
 
 import orjson
 
-from friction.events.schemas import EncodedEvent, encode
-from friction.ports import CLAIM_TTL_S
-from friction.records import (
+from friction.domain.erasure import (
+    CUSTOMER_MARKS,
+    Erased,
+    customer_marker,
+    scrub_dialogue,
+    scrub_payment,
+    scrub_review,
+)
+from friction.domain.events import EncodedEvent, encode
+from friction.domain.facts import PaymentFacts
+from friction.domain.records import (
     Change,
     CustomerSession,
     DialogueRecord,
@@ -40,19 +48,12 @@ from friction.records import (
     ReviewRecord,
     ReviewStatus,
 )
-from friction.scoring.features import CustomerState, EntityState, FeatureBook, PaymentFacts
-from friction.storage.erasure import (
-    CUSTOMER_MARKS,
-    Erased,
-    customer_marker,
-    scrub_dialogue,
-    scrub_payment,
-    scrub_review,
-)
+from friction.domain.tenancy import tenant_of
+from friction.ports import CLAIM_TTL_S
+from friction.scoring.features import CustomerState, EntityState, FeatureBook
 from friction.storage.marks import live_value
 from friction.storage.quotas import MemoryQuotas
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
-from friction.tenancy import tenant_of
 
 log = logging.getLogger(__name__)
 

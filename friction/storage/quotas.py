@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from friction.records import Quota
+from friction.domain.records import Quota
 
 
 class MemoryQuotas:

@@ -16,8 +16,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
-from friction.records import DialogueRecord, PaymentRecord, ReviewRecord
-from friction.storage.erasure import (
+from friction.domain.erasure import (
     CUSTOMER_MARKS,
     Erased,
     customer_marker,
@@ -25,6 +24,7 @@ from friction.storage.erasure import (
     scrub_payment,
     scrub_review,
 )
+from friction.domain.records import DialogueRecord, PaymentRecord, ReviewRecord
 
 SCAN_COUNT = 1000
 

@@ -61,10 +61,10 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from friction.aio import cancelled
-from friction.errors import StoreUnavailable
-from friction.events.schemas import EncodedEvent, encode
-from friction.ports import CLAIM_TTL_S
-from friction.records import (
+from friction.domain.erasure import Erased
+from friction.domain.events import EncodedEvent, encode
+from friction.domain.facts import DAY, PaymentFacts
+from friction.domain.records import (
     Change,
     CustomerSession,
     DialogueRecord,
@@ -77,9 +77,11 @@ from friction.records import (
     ReviewRecord,
     ReviewStatus,
 )
+from friction.domain.tenancy import tenant_of
+from friction.errors import StoreUnavailable
+from friction.ports import CLAIM_TTL_S
 from friction.scoring.features import (
     BUCKET_DAYS,
-    DAY,
     FRAUDS,
     GENUINE,
     HISTORY_CAP,
@@ -89,12 +91,10 @@ from friction.scoring.features import (
     SEEN_DAYS,
     CustomerState,
     EntityState,
-    PaymentFacts,
     Snapshot,
     compute,
     empty_bucket,
 )
-from friction.storage.erasure import Erased
 from friction.storage.marks import live_value
 from friction.storage.redis_erasure import erase
 from friction.storage.redis_pool import WAIT_SHARE, PoolWatch, WatchedPool, pool_size
@@ -106,7 +106,6 @@ from friction.storage.redis_scripts import (
     RELEASE_LUA,
 )
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
-from friction.tenancy import tenant_of
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

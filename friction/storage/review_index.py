@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+from friction.domain.records import ReviewRecord
 from friction.errors import Conflict, InvalidInput
-from friction.records import ReviewRecord
 
 _WIDTH = 17  # microseconds since 1970 stay 16 digits until the year 2286
 

@@ -17,9 +17,9 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from friction.api.schemas import Payment
-from friction.scoring.facts import facts_of
-from friction.scoring.features import DAY, FeatureBook, unusual_amount
+from friction.domain.facts import DAY, facts_of
+from friction.domain.payment import Payment
+from friction.scoring.features import FeatureBook, unusual_amount
 
 
 @dataclass(frozen=True, slots=True)

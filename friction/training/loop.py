@@ -30,10 +30,11 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from friction.api.schemas import Payment
 from friction.backtest.cases import case_of
 from friction.backtest.replay import Case, FrictionReplay, Outcome
-from friction.scoring.features import DAY, FEATURE_NAMES
+from friction.domain.facts import DAY
+from friction.domain.payment import Payment
+from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.model import Model
 from friction.scoring.policy import in_eur
 from friction.settings import Settings

@@ -19,9 +19,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from friction.events.file_bus import FileBus
-from friction.events.kafka_bus import KafkaBus, bootstrap_of, consume
-from friction.events.schemas import (
+from friction.domain.events import (
     DecisionEvent,
     DialogueEvent,
     EncodedEvent,
@@ -30,8 +28,10 @@ from friction.events.schemas import (
     encode,
     topic_of,
 )
+from friction.domain.records import AnyEvent
+from friction.events.file_bus import FileBus
+from friction.events.kafka_bus import KafkaBus, bootstrap_of, consume
 from friction.ports import EventBus
-from friction.records import AnyEvent
 
 AT = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
 # Fast group membership for tests; Tansu holds a rejoin until the old member's session expires.

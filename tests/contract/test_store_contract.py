@@ -22,17 +22,16 @@ import pytest
 from redis.asyncio import Connection, ConnectionPool, Redis
 from redis.exceptions import ResponseError
 
-from friction.api.schemas import PaymentStatus, Reason
-from friction.errors import Conflict, InvalidInput, StoreUnavailable
-from friction.events.schemas import (
+from friction.domain.decision import PaymentStatus, Reason
+from friction.domain.events import (
     DecisionEvent,
     DialogueEvent,
     EncodedEvent,
     ErasureEvent,
     LabelEvent,
 )
-from friction.ports import Store
-from friction.records import (
+from friction.domain.facts import DAY, PaymentFacts
+from friction.domain.records import (
     AnyEvent,
     Change,
     CustomerSession,
@@ -46,7 +45,9 @@ from friction.records import (
     Quota,
     ReviewRecord,
 )
-from friction.scoring.features import DAY, FEATURE_NAMES, FeatureBook, PaymentFacts
+from friction.errors import Conflict, InvalidInput, StoreUnavailable
+from friction.ports import Store
+from friction.scoring.features import FEATURE_NAMES, FeatureBook
 from friction.storage.redis_store import RedisStore
 from tests.servers import ServerProcess
 

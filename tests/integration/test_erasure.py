@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from redis.asyncio import Redis
 
+from friction.domain.events import ErasureEvent
 from friction.events.file_bus import read_events
-from friction.events.schemas import ErasureEvent
 from friction.keys import STORE
 from friction.settings import Settings
 from tests.dialogues import StartApp, challenge, payment

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
+from friction.domain.events import DecisionEvent
 from friction.events.file_bus import read_events
-from friction.events.schemas import DecisionEvent
 from friction.scoring.features import FEATURE_NAMES
 from friction.settings import Settings
 from friction.training.dataset import read_lines

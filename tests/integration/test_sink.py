@@ -20,14 +20,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from friction.api.schemas import Payment
 from friction.cli import main
+from friction.domain.events import DecisionEvent, DialogueEvent, LabelEvent
+from friction.domain.payment import Payment
+from friction.domain.records import AnyEvent
 from friction.events.cli import sink
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
-from friction.events.schemas import DecisionEvent, DialogueEvent, LabelEvent
 from friction.events.sink import DatasetWriter, SinkRun, partition_files, run_sink
-from friction.records import AnyEvent
 from friction.scoring.features import FEATURE_NAMES
 from friction.settings import Settings
 from friction.training.dataset import Replayer, read_lines

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from friction.api.schemas import PaymentStatus
-from friction.events.schemas import DecisionEvent
-from friction.records import PaymentRecord
+from friction.domain.decision import PaymentStatus
+from friction.domain.events import DecisionEvent
+from friction.domain.records import PaymentRecord
 from friction.scoring.degraded import Spilled, SpillJournal
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_store import RedisStore

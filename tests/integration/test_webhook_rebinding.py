@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from friction.api.schemas import PaymentStatus
+from friction.domain.decision import PaymentStatus
 from friction.events.webhooks import CheckedResolver, VerdictWebhooks
 from tests.servers import receiver, service_env
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from friction import analytics as fa
-from friction.events.schemas import DecisionEvent, DialogueEvent, LabelEvent
+from friction.domain.events import DecisionEvent, DialogueEvent, LabelEvent
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 

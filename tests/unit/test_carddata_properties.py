@@ -29,7 +29,7 @@ from friction.api.carddata import (
     normalise,
     redact,
 )
-from friction.api.schemas import Payment
+from friction.domain.payment import Payment
 from friction.errors import CardDataRejected
 from tests.conftest import CANONICAL
 

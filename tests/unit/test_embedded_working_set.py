@@ -6,8 +6,9 @@ import random
 import uuid
 from pathlib import Path
 
-from friction.records import Change, LabelUpdate, Observation
-from friction.scoring.features import FeatureBook, PaymentFacts
+from friction.domain.facts import PaymentFacts
+from friction.domain.records import Change, LabelUpdate, Observation
+from friction.scoring.features import FeatureBook
 from friction.storage.embedded import EmbeddedStore
 from tests.contract.test_store_contract import T0, same_vector
 

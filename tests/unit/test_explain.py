@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from friction.api.schemas import Reason
+from friction.domain.decision import Reason
 from friction.scoring.explain import (
     EXPLANATIONS,
     LOW_RISK,

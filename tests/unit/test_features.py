@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import math
 
-from friction.scoring.features import (
-    DAY,
-    FEATURE_NAMES,
-    FeatureBook,
-    PaymentFacts,
-    unusual_amount,
-)
+from friction.domain.facts import DAY, PaymentFacts
+from friction.scoring.features import FEATURE_NAMES, FeatureBook, unusual_amount
 
 T0 = 1_700_000_000.0 - (1_700_000_000.0 % DAY) + 12 * 3600  # a noon, UTC
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from friction.domain.events import LabelEvent
 from friction.events.file_bus import FileBus, read_events
-from friction.events.schemas import LabelEvent
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 

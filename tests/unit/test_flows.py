@@ -8,18 +8,9 @@ from textwrap import dedent
 
 import pytest
 
-from friction.dialogue.flows import (
-    Flow,
-    FlowError,
-    FlowState,
-    Step,
-    advance,
-    expire,
-    load_flows,
-    start,
-)
-from friction.dialogue.replies import Intent
+from friction.dialogue.flows import Flow, FlowError, Step, advance, expire, load_flows, start
 from friction.dialogue.templates import default_catalog
+from friction.domain.dialogue import FlowState, Intent
 from friction.errors import Conflict
 
 FLOWS = load_flows()

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from friction.dialogue.replies import (
-    MAX_REPLY_CHARS,
-    MAX_REPLY_WORDS,
-    Intent,
-    Reply,
-    parse_reply,
-)
+from friction.dialogue.replies import MAX_REPLY_CHARS, MAX_REPLY_WORDS, parse_reply
 from friction.dialogue.templates import render
+from friction.domain.dialogue import Intent, Reply
 
 Y, N, STOP, START = Intent.YES, Intent.NO, Intent.STOP, Intent.START
 HELP, HUMAN, UNCLEAR = Intent.HELP, Intent.HUMAN, Intent.UNCLEAR

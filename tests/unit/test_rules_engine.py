@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from friction.api.schemas import Payment
+from friction.domain.payment import Payment
 from friction.errors import InvalidInput
 from friction.rules import GENERIC_TEXTS, ListEntry, Matcher, Rule, RuleList, RuleSet, Vocabulary
 from friction.scoring.features import FEATURE_NAMES

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from friction.api.schemas import Payment
+from friction.domain.payment import Payment
 from friction.simulation import (
     FRAUD_SCENARIOS,
     SCENARIOS,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from friction.dialogue.replies import Intent, parse_reply
+from friction.dialogue.replies import parse_reply
 from friction.dialogue.templates import (
     TEMPLATES_DIR,
     Catalog,
@@ -23,6 +23,7 @@ from friction.dialogue.templates import (
     render,
     sms_segments,
 )
+from friction.domain.dialogue import Intent
 
 CATALOG = default_catalog()
 LANGUAGES = sorted(CATALOG.languages)

@@ -10,12 +10,8 @@ import itertools
 import sys
 from typing import TextIO
 
+from friction.domain.privacy import mask_phone
 from friction.ports import OutboundMessage
-
-
-def mask_phone(phone: str | None) -> str:
-    """Show only the last 4 digits of a phone number: logs must not carry the number."""
-    return "(none)" if not phone else f"***{phone[-4:]}"
 
 
 class ConsoleChannel:

@@ -36,7 +36,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from friction.dialogue.channels.console import mask_phone
+from friction.domain.privacy import mask_phone
 from friction.errors import ChannelError
 from friction.ports import OutboundMessage
 

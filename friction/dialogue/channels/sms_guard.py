@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from friction.dialogue.channels.console import mask_phone
+from friction.domain.privacy import mask_phone
+from friction.domain.records import Quota
 from friction.errors import ChannelError
 from friction.metrics import Metrics
 from friction.ports import Channel, OutboundMessage, Quotas
-from friction.records import Quota
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -12,16 +12,16 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from friction.api.schemas import PaymentStatus, Reason
-from friction.dialogue.flows import FlowState
-from friction.events.schemas import (
+from friction.domain.decision import PaymentStatus, Reason
+from friction.domain.dialogue import FlowState
+from friction.domain.events import (
     DecisionEvent,
     DialogueEvent,
     EncodedEvent,
     ErasureEvent,
     LabelEvent,
 )
-from friction.tenancy import DEFAULT_TENANT, scoped
+from friction.domain.tenancy import DEFAULT_TENANT, scoped
 
 DialogueState = Literal[
     "created", "sent", "delivered", "answered", "expired", "opted_out", "failed"

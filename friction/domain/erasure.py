@@ -18,7 +18,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from friction.records import DialogueRecord, PaymentRecord, ReviewRecord
+from friction.domain.records import DialogueRecord, PaymentRecord, ReviewRecord
 
 CUSTOMER_MARKS = ("trusted_counterparty",)
 """Mark kinds keyed by ``<customer id>:...``."""

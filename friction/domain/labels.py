@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from friction.events.schemas import LabelEvent, LabelSource, LabelValue
-from friction.records import Change, LabelUpdate, PaymentRecord
-from friction.scoring.features import DAY
+from friction.domain.events import LabelEvent, LabelSource, LabelValue
+from friction.domain.facts import DAY
+from friction.domain.records import Change, LabelUpdate, PaymentRecord
 
 
 def label_change(

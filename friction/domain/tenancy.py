@@ -12,7 +12,7 @@ keeps plain ids, so the embedded quick start and its event log read as the API d
 
 from __future__ import annotations
 
-from friction.api.schemas import Payment
+from friction.domain.payment import Payment
 
 DEFAULT_TENANT = "default"
 
