@@ -4,7 +4,7 @@ Where to start reading:
 
 - ``friction.app.build_app(settings)`` — the composition root: builds the store,
   bus, channels, model and engine and wires the HTTP routes (``friction.routes``).
-- ``friction.scoring.service.Scorer`` — the ``POST /v1/score`` hot path.
+- ``friction.service.scorer.Scorer`` — the ``POST /v1/score`` hot path.
 - ``friction.dialogue.engine.DialogueEngine`` — challenges and their answers.
 - ``friction.ports`` — the interfaces every adapter implements.
 - ``friction.cli`` — the ``friction`` command (serve, simulate, train, ...).

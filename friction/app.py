@@ -15,6 +15,18 @@ from typing import Any
 from aiohttp import web
 
 from friction.api.auth import auth_middleware
+from friction.api.keys import (
+    ENGINE,
+    METRICS,
+    OPENAPI,
+    PROMPTS,
+    RELAY,
+    REPLIES,
+    REVIEWS,
+    SCORER,
+    SETTINGS,
+    STORE,
+)
 from friction.api.middleware import (
     admission_middleware,
     body_middleware,
@@ -41,32 +53,20 @@ from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
 from friction.events.outbox import OutboxRelay
 from friction.events.webhooks import VerdictWebhooks, check_callback_url
-from friction.keys import (
-    ENGINE,
-    METRICS,
-    OPENAPI,
-    PROMPTS,
-    RELAY,
-    REPLIES,
-    REVIEWS,
-    SCORER,
-    SETTINGS,
-    STORE,
-)
 from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Quotas, Store
-from friction.privacy import sweep_forever
 from friction.review.desk import ReviewDesk
 from friction.routes import add_routes, served
-from friction.scoring.degraded import SpillJournal
-from friction.scoring.hotswap import watch_champion
-from friction.scoring.service import ModelSlot, Scorer
+from friction.scoring.registry import load_model, load_policy
 from friction.scoring.shadow import load_shadow
+from friction.service.erasure import sweep_forever
+from friction.service.model_slot import ModelSlot, watch_champion
+from friction.service.scorer import Scorer
+from friction.service.spill import SpillJournal
 from friction.settings import CallbackTarget, Settings
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_pool import PoolWatch
 from friction.storage.redis_store import RedisStore
-from friction.training.registry import load_model, load_policy
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ from rich.table import Table
 from friction.scoring.explain import explain
 from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.model import Model
+from friction.scoring.registry import champion_version, load_model
 from friction.scoring.shadow import shadow_score
-from friction.training.registry import champion_version, load_model
 
 
 def random_model(trees: int, depth: int, seed: int = 7) -> Model:

@@ -50,7 +50,7 @@ from friction.domain.payment import Payment
 from friction.rules import ListEntry, Matcher, Rule, RuleList, RuleSet, Vocabulary
 from friction.scoring.explain import explain
 from friction.scoring.features import FEATURE_NAMES, FeatureBook
-from friction.training.registry import load_model
+from friction.scoring.registry import load_model
 from tests.servers import free_port
 
 ENTRIES = 100_000

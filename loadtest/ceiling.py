@@ -32,8 +32,8 @@ from friction.errors import FrictionError
 from friction.scoring.explain import explain
 from friction.scoring.features import FeatureBook
 from friction.scoring.model import Model
+from friction.scoring.registry import load_model
 from friction.settings import Settings
-from friction.training.registry import load_model
 
 
 def build_ceiling(model: Model, settings: Settings) -> web.Application:

@@ -42,7 +42,7 @@ class Unavailable(Exception):
 
 
 def _loads(models: Path) -> bool:
-    from friction.training.registry import NoModel, load_model
+    from friction.scoring.registry import NoModel, load_model
 
     try:
         load_model(models)
@@ -58,7 +58,7 @@ def resolve_models(explicit: Path | None) -> Path:
     run trains a new one (a minute or more on a busy machine) instead of failing to load.
     """
     from friction.scoring.features import FEATURE_NAMES
-    from friction.training.registry import schema_hash
+    from friction.scoring.registry import schema_hash
 
     if explicit is not None:
         if not _loads(explicit):

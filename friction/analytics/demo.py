@@ -33,9 +33,9 @@ import numpy as np
 from pydantic import BaseModel
 
 from friction.analytics.demo_service import DemoService, Pending
+from friction.scoring.registry import CHAMPION, champion_version
 from friction.settings import Settings
 from friction.simulation import SimConfig, read_stream, write_stream
-from friction.training.registry import CHAMPION, champion_version
 from friction.training.train import TrainOptions, train
 
 PAYMENTS_PER_CUSTOMER_DAY = 2.0  # roughly what the simulator draws

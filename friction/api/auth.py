@@ -2,7 +2,7 @@
 
 Gateways and analysts present ``Authorization: Bearer <api key>``; the key names the
 tenant (``FRICTION_API_KEYS``). Customers' apps present ``Authorization: Bearer
-<session token>`` (``friction.sessions``), which names one tenant and one customer.
+<session token>`` (``friction.service.sessions``), which names one tenant and one customer.
 Each route says which of the two it takes (``routes.Route.auth``); Twilio's webhooks
 are checked by their signature in the view, ops endpoints and the in-app page's
 static files are open. With no API keys configured (the embedded quick start) every
@@ -23,12 +23,12 @@ from typing import Literal
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from friction.api.keys import STORE
 from friction.api.middleware import Handler, error_response
 from friction.domain.records import CustomerSession
 from friction.domain.tenancy import DEFAULT_TENANT, scoped, tenant_of
 from friction.errors import Forbidden, Unauthorized
-from friction.keys import STORE
-from friction.sessions import find_session, is_session_token
+from friction.service.sessions import find_session, is_session_token
 from friction.settings import Settings
 
 Access = Literal["api_key", "session", "either", "open"]

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from friction.api.auth import tenant_of_request
 from friction.api.bodies import parse_body, validate_query
-from friction.keys import REVIEWS
+from friction.api.keys import REVIEWS
 from friction.review.schemas import AssignIn, ResolveIn, ReviewQuery
 
 

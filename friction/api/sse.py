@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from friction.api.auth import SESSION_TOKEN
+from friction.api.keys import ENGINE, SETTINGS, STORE
 from friction.dialogue.app_prompts import AppPrompts
-from friction.keys import ENGINE, SETTINGS, STORE
-from friction.sessions import find_session
+from friction.service.sessions import find_session
 
 
 class Streams:

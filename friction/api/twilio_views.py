@@ -16,10 +16,10 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from multidict import MultiDict
 
+from friction.api.keys import ENGINE, REPLIES, SETTINGS
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, verify
 from friction.domain.privacy import mask_phone
 from friction.errors import Forbidden
-from friction.keys import ENGINE, REPLIES, SETTINGS
 
 log = logging.getLogger(__name__)
 MAX_SMS_BODY = 1600  # Twilio's own limit for one message

@@ -9,9 +9,19 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from pydantic import BaseModel
 
-from friction import privacy
 from friction.api.auth import customer_of_request, session_of_request, tenant_of_request
 from friction.api.bodies import parse_body, read_body, validate
+from friction.api.keys import (
+    ENGINE,
+    METRICS,
+    OPENAPI,
+    PROMPTS,
+    RELAY,
+    REPLIES,
+    SCORER,
+    SETTINGS,
+    STORE,
+)
 from friction.api.schemas import (
     AnswerIn,
     ErasureOut,
@@ -26,18 +36,8 @@ from friction.domain.payment import Payment
 from friction.domain.privacy import mask_phone
 from friction.domain.tenancy import scoped
 from friction.errors import InvalidInput
-from friction.keys import (
-    ENGINE,
-    METRICS,
-    OPENAPI,
-    PROMPTS,
-    RELAY,
-    REPLIES,
-    SCORER,
-    SETTINGS,
-    STORE,
-)
-from friction.sessions import open_session as new_session
+from friction.service import erasure
+from friction.service.sessions import open_session as new_session
 from friction.settings import Settings
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
@@ -154,7 +154,7 @@ async def erase_customer(request: web.Request) -> web.Response:
     customer_id = validate_identifier(request.match_info["customer_id"], "customer_id")
     key = scoped(tenant_of_request(request), customer_id)
     app = request.app
-    event = await privacy.erase_customer(
+    event = await erasure.erase_customer(
         app[SETTINGS], app[STORE], app[ENGINE], key, app[RELAY].wake
     )
     body = ErasureOut(

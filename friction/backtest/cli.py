@@ -109,7 +109,7 @@ def _one(args: argparse.Namespace, settings: Settings) -> tuple[StreamResult, st
         return compare(str(args.handbook), cases, settings, replay_from, show), ""
     from friction.backtest.cases import simulated_cases
     from friction.backtest.provenance import file_hash, overlap
-    from friction.training.registry import load_card, load_model
+    from friction.scoring.registry import load_card, load_model
 
     models = args.models or settings.models_dir
     card = load_card(models)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from friction.backtest.cases import Cases
-from friction.training.registry import ModelCard, shared_payments
+from friction.scoring.registry import ModelCard, shared_payments
 
 
 class Overlap(BaseModel):

@@ -21,10 +21,10 @@ from friction.backtest.compare import StreamResult, compare
 from friction.backtest.fit import after_days
 from friction.backtest.provenance import overlap
 from friction.progress import progress_bar
+from friction.scoring.registry import load_card, load_model
 from friction.settings import Settings
 from friction.simulation.config import SimConfig
 from friction.simulation.stream import write_stream
-from friction.training.registry import load_card, load_model
 
 
 class OverlapRefused(ValueError):

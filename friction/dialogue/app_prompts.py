@@ -2,7 +2,7 @@
 
 A prompt carries an answer token bound to the dialogue, the customer and the expiry
 (``dialogue.tokens``); an answer also needs the session of the dialogue's own customer
-when sessions are required (``friction.sessions``), so a leaked token answers nothing.
+when sessions are required (``friction.service.sessions``), so a leaked token answers nothing.
 Reads go through the store's per-customer index: what one app polls costs nothing of
 the other customers' open questions.
 """

@@ -25,7 +25,7 @@ from pathlib import Path
 from friction.domain.events import ShadowScore
 from friction.errors import FrictionError
 from friction.scoring.model import Model
-from friction.training.registry import load_model
+from friction.scoring.registry import load_model
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,7 @@ from friction.backtest.replay import Case
 from friction.errors import NoModel
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
-from friction.settings import Settings
-from friction.training.booster import FRICTION, fit
-from friction.training.boosting import boosting
-from friction.training.dataset import Dataset, build_dataset, read_lines
-from friction.training.metrics import average_precision, roc_auc
-from friction.training.registry import (
+from friction.scoring.registry import (
     ModelCard,
     champion_version,
     load_model,
@@ -38,6 +33,11 @@ from friction.training.registry import (
     save_candidate,
     schema_hash,
 )
+from friction.settings import Settings
+from friction.training.booster import FRICTION, fit
+from friction.training.boosting import boosting
+from friction.training.dataset import Dataset, build_dataset, read_lines
+from friction.training.metrics import average_precision, roc_auc
 
 Promote = Literal["if-better", "always", "never"]
 T = TypeVar("T")

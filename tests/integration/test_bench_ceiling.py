@@ -15,8 +15,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from friction.app import build_app
+from friction.scoring.registry import load_model
 from friction.settings import Settings
-from friction.training.registry import load_model
 from tests.conftest import CANONICAL
 from tests.servers import ROOT
 

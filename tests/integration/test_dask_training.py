@@ -9,7 +9,7 @@ import pytest
 from distributed import LocalCluster
 
 from friction.cli import main
-from friction.training.registry import champion_version, list_versions, load_card, load_model
+from friction.scoring.registry import champion_version, list_versions, load_card, load_model
 
 pytestmark = pytest.mark.slow
 

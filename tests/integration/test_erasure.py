@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from redis.asyncio import Redis
 
+from friction.api.keys import STORE
 from friction.domain.events import ErasureEvent
 from friction.events.file_bus import read_events
-from friction.keys import STORE
 from friction.settings import Settings
 from tests.dialogues import StartApp, challenge, payment
 from tests.ledger import drained

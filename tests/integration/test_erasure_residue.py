@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from friction.keys import STORE
+from friction.api.keys import STORE
 from friction.settings import Settings
 from tests.dialogues import StartApp, challenge, payment
 from tests.ledger import drained

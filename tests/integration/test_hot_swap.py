@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from friction.scoring.policy import PolicyFit
+from friction.scoring.registry import POLICY_FILE, champion_version, promote
 from friction.settings import Settings
-from friction.training.registry import POLICY_FILE, champion_version, promote
 from friction.training.train import TrainOptions, train
 from tests.conftest import CANONICAL, Client
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from friction.keys import STORE
+from friction.api.keys import STORE
 from friction.ports import CLAIM_TTL_S
 from friction.settings import Settings
 from tests.conftest import CANONICAL

@@ -28,7 +28,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
-from friction.keys import STORE
+from friction.api.keys import STORE
 from friction.ports import CLAIM_TTL_S
 from friction.settings import Settings
 from friction.training.dataset import read_lines

@@ -29,10 +29,10 @@ from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
 from friction.events.sink import DatasetWriter, SinkRun, partition_files, run_sink
 from friction.scoring.features import FEATURE_NAMES
+from friction.scoring.registry import champion_version
 from friction.settings import Settings
 from friction.training.dataset import Replayer, read_lines
 from friction.training.production import Maturity, sink_dataset
-from friction.training.registry import champion_version
 from tests.conftest import Client
 
 FAST_GROUP = {"session_timeout_ms": 1500, "heartbeat_interval_ms": 300}

@@ -16,7 +16,7 @@ import pytest
 from friction.domain.decision import PaymentStatus
 from friction.domain.events import DecisionEvent
 from friction.domain.records import PaymentRecord
-from friction.scoring.degraded import Spilled, SpillJournal
+from friction.service.spill import Spilled, SpillJournal
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_store import RedisStore
 from tests.servers import ServerProcess, free_port

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from friction.keys import STORE
+from friction.api.keys import STORE
 from friction.settings import Settings
 from tests.conftest import CANONICAL, PRODUCTION_SECRETS, Client
 from tests.dialogues import eventually, label_events

@@ -17,9 +17,9 @@ import orjson
 import pytest
 from aiohttp import web
 
+from friction.api.keys import STORE
 from friction.domain.records import Change
 from friction.events.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
-from friction.keys import STORE
 from friction.settings import Settings
 from tests.conftest import Client
 from tests.dialogues import (

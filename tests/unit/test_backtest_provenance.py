@@ -9,9 +9,7 @@ import orjson
 import pytest
 
 from friction.cli import main
-from friction.simulation import SimConfig, write_stream
-from friction.training.dataset import read_lines
-from friction.training.registry import (
+from friction.scoring.registry import (
     POLICY_FILE,
     SKETCH_SIZE,
     ModelCard,
@@ -20,6 +18,8 @@ from friction.training.registry import (
     payments_sketch,
     shared_payments,
 )
+from friction.simulation import SimConfig, write_stream
+from friction.training.dataset import read_lines
 
 
 def test_the_sketch_finds_shared_payments_and_never_invents_them() -> None:

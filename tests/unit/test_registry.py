@@ -11,7 +11,7 @@ import pydantic
 import pytest
 
 from friction.scoring.features import FEATURE_NAMES
-from friction.training.registry import (
+from friction.scoring.registry import (
     CHAMPION,
     ModelCard,
     NoModel,

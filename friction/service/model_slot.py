@@ -1,4 +1,4 @@
-"""Hot swap: serve a newly promoted champion without a restart or a dropped request.
+"""The model being served, and its hot swap: a new champion without a restart or a dropped request.
 
 A request reads ``slot.model`` once and uses that object to the end, so
 swapping the attribute between requests is atomic from every request's point
@@ -14,10 +14,26 @@ from pathlib import Path
 
 from friction.aio import checkpoint
 from friction.errors import FrictionError
-from friction.scoring.service import ModelSlot
-from friction.training.registry import champion_version, load_model, load_policy
+from friction.scoring.model import Model
+from friction.scoring.policy import DEFAULT_FIT, PolicyFit
+from friction.scoring.registry import champion_version, load_model, load_policy
 
 log = logging.getLogger(__name__)
+
+
+class ModelSlot:
+    """Holds the model being served and the policy fitted with it; a swap replaces both
+    between two awaits, so every request sees a matching pair.
+
+    ``shadow`` is the challenger scored beside it and logged, never acted on.
+    """
+
+    def __init__(
+        self, model: Model, shadow: Model | None = None, policy: PolicyFit = DEFAULT_FIT
+    ) -> None:
+        self.model = model
+        self.shadow = shadow
+        self.policy = policy
 
 
 async def swap_if_promoted(slot: ModelSlot, models_dir: Path) -> bool:

@@ -5,7 +5,7 @@ one store call for features, one in-process model evaluation, one commit that
 also queues the events, and it never waits for a customer or a channel —
 delivery of a challenge runs in the background after the answer is given.
 If the store cannot be reached, the decision is taken in degraded mode
-(``friction.scoring.degraded``) rather than failing the gateway.
+(``friction.service.degraded``) rather than failing the gateway.
 """
 
 from __future__ import annotations
@@ -38,18 +38,13 @@ from friction.errors import Conflict, InProgress, StoreUnavailable
 from friction.metrics import Metrics
 from friction.ports import Store
 from friction.review.intake import on_decision
-from friction.scoring.degraded import (
-    STORE_DOWN,
-    Spilled,
-    SpillJournal,
-    degraded_decision,
-    request_only_features,
-)
 from friction.scoring.explain import explain
 from friction.scoring.features import unusual_amount
-from friction.scoring.model import Model
-from friction.scoring.policy import DEFAULT_FIT, Action, PolicyFit, PolicyInput, choose
+from friction.scoring.policy import Action, PolicyInput, choose
 from friction.scoring.shadow import shadow_score
+from friction.service.degraded import STORE_DOWN, degraded_decision, request_only_features
+from friction.service.model_slot import ModelSlot
+from friction.service.spill import Spilled, SpillJournal
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,21 +69,6 @@ class Answer:
 
     body_hash: str
     response: str
-
-
-class ModelSlot:
-    """Holds the model being served and the policy fitted with it; a swap replaces both
-    between two awaits, so every request sees a matching pair.
-
-    ``shadow`` is the challenger scored beside it and logged, never acted on.
-    """
-
-    def __init__(
-        self, model: Model, shadow: Model | None = None, policy: PolicyFit = DEFAULT_FIT
-    ) -> None:
-        self.model = model
-        self.shadow = shadow
-        self.policy = policy
 
 
 @dataclass(frozen=True, slots=True)

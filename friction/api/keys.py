@@ -13,7 +13,7 @@ from friction.events.outbox import OutboxRelay
 from friction.metrics import Metrics
 from friction.ports import Store
 from friction.review.desk import ReviewDesk
-from friction.scoring.service import Scorer
+from friction.service.scorer import Scorer
 from friction.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)

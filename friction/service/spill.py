@@ -1,11 +1,8 @@
-"""Degraded mode: decide without the store, and lose no decision.
+"""The spill journal: decisions taken while the store was away, and lose none of them.
 
-When the store cannot be reached in time, ``POST /v1/score`` still answers within
-the budget: features from the request alone (as for a customer never seen
-before), the rule configured for the payment channel, the decision tagged
-``degraded``. No dialogue is opened (its state could not be kept). The
-decision's change goes to a local spill journal and is committed to the store as
-soon as it answers again, so after the outage the ledger still holds:
+A decision taken in degraded mode (``service.degraded``) goes to this local journal and
+is committed to the store as soon as it answers again, so after the outage the ledger
+still holds:
 responses given = decisions stored = decision events published.
 
 A commit that timed out goes to the journal too, unchanged: a store that stalls
@@ -23,13 +20,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Annotated, Literal
+from typing import IO, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from friction.aio import cancelled, checkpoint
-from friction.domain.decision import Decision, Reason
-from friction.domain.facts import PaymentFacts
 from friction.domain.records import (
     AnyEvent,
     Change,
@@ -40,34 +35,9 @@ from friction.domain.records import (
 )
 from friction.errors import StoreUnavailable
 from friction.ports import Store
-from friction.scoring.features import CustomerState, EntityState, Snapshot, compute
-from friction.settings import Settings
 
 log = logging.getLogger(__name__)
-DegradedRule = Literal["score", "fail_open", "fail_closed"]
 LOCK = "owner.lock"
-
-STORE_DOWN = Reason(
-    code="DEGRADED_NO_HISTORY",
-    text="Customer history was unavailable; decided on this payment alone.",
-)
-
-
-def request_only_features(facts: PaymentFacts) -> list[float]:
-    """The feature vector of a payment scored against an empty history."""
-    return compute(facts, Snapshot(CustomerState(), EntityState(), EntityState()))
-
-
-def degraded_decision(settings: Settings, channel: str, score: float) -> Decision:
-    """The configured fail-open/closed rule for this payment channel."""
-    rule = settings.degraded_rules.get(channel, settings.degraded_rule)
-    if rule == "fail_open":
-        return "allow"
-    if rule == "fail_closed":
-        return "decline"
-    if score >= settings.decline_at:
-        return "decline"
-    return "review" if score >= settings.challenge_at else "allow"
 
 
 class Spilled(BaseModel):
