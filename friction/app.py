@@ -56,6 +56,7 @@ from friction.events.webhooks import VerdictWebhooks, check_callback_url
 from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Quotas, Store
 from friction.review.desk import ReviewDesk
+from friction.review.intake import ending_hook
 from friction.routes import add_routes, served
 from friction.scoring.registry import load_model, load_policy
 from friction.scoring.shadow import load_shadow
@@ -215,7 +216,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     hub = Hub()
     channels = open_channels(settings, hub, app[METRICS], store)
     webhooks = open_webhooks(settings)
-    wiring = EngineWiring(app[METRICS], relay.wake, spawn, hub, webhooks)
+    wiring = EngineWiring(app[METRICS], relay.wake, spawn, hub, webhooks, ending_hook(settings))
     flows = load_flows()
     engine = DialogueEngine(settings, store, channels, flows, wiring)
     reach = Reach(settings, store, channels)

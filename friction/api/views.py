@@ -34,6 +34,7 @@ from friction.api.schemas import (
 from friction.api.sse import stream_prompts
 from friction.domain.payment import Payment
 from friction.domain.privacy import mask_phone
+from friction.domain.records import Preferences
 from friction.domain.tenancy import scoped
 from friction.errors import InvalidInput
 from friction.service import erasure
@@ -123,7 +124,8 @@ async def preferences(request: web.Request) -> web.Response:
     """PUT /v1/customers/{id}/preferences — channel order and language."""
     body = await parse_body(request, PreferencesIn)
     customer = customer_of_request(request, request.match_info["customer_id"])
-    stored = await request.app[ENGINE].set_preferences(customer, body)
+    wanted = Preferences(channels=list(body.channels), locale=body.locale)
+    stored = await request.app[ENGINE].set_preferences(customer, wanted)
     return _json(stored)
 
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from friction.aio import cancelled, checkpoint
-from friction.api.schemas import PreferencesIn
 from friction.dialogue.conclusion import Ending, conclude
 from friction.dialogue.flows import Flow, advance, expire, start
 from friction.dialogue.hub import Hub
@@ -33,7 +32,6 @@ from friction.domain.payment import Payment
 from friction.domain.records import AnyEvent, Change, DialogueRecord, Mark, Preferences
 from friction.errors import ChannelError, Conflict, Gone, NotFound, StoreUnavailable
 from friction.ports import Channel, OutboundMessage, Store
-from friction.review.intake import on_ending
 from friction.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -279,7 +277,7 @@ class DialogueEngine:
             raise NotFound(f"no payment {dialogue.payment_id} for dialogue {dialogue.id}")
         change, status = conclude(self._settings, payment, dialogue, ending, now)
         change.marks.extend(marks or [])
-        on_ending(change, dialogue, ending, now, self._settings)  # a person, or contestable
+        self._wiring.on_ending(change, dialogue, ending, now)  # a person, or contestable
         if ending == "released":
             counterparty = str(dialogue.params.get("counterparty") or payment.merchant_id)
             change.marks.extend(confirmations(self._settings, payment, counterparty, now))
@@ -358,9 +356,8 @@ class DialogueEngine:
             record = await self._store.get_payment(payment_id) or record
         return record.status
 
-    async def set_preferences(self, customer_id: str, given: PreferencesIn) -> Preferences:
+    async def set_preferences(self, customer_id: str, preferences: Preferences) -> Preferences:
         """Store a customer's channel order and language (used from the next challenge on)."""
-        preferences = Preferences(channels=list(given.channels), locale=given.locale)
         await self.commit(Change(preferences=(customer_id, preferences)))
         return preferences
 

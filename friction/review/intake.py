@@ -9,7 +9,8 @@ path needs no scan of the payments (GDPR Art. 22: the right to a person).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from friction.dialogue.conclusion import Ending
@@ -106,6 +107,11 @@ def on_decision(
             payment.customer.phone, payment_id, payment.customer.locale, status.decided_at, days
         )
         change.marks.append(mark)
+
+
+def ending_hook(settings: Settings) -> Callable[[Change, DialogueRecord, Ending, datetime], None]:
+    """``on_ending`` with ``settings``, as the dialogue engine's wiring takes it."""
+    return functools.partial(on_ending, settings=settings)
 
 
 def on_ending(

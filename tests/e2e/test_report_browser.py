@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from friction.analytics.demo import make_demo_data
-from friction.report.cli import register
+from friction.cli.report import register
 
 playwright = pytest.importorskip("playwright.sync_api")
 

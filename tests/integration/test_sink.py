@@ -21,10 +21,10 @@ import orjson
 import pytest
 
 from friction.cli import main
+from friction.cli.sink import sink
 from friction.domain.events import DecisionEvent, DialogueEvent, LabelEvent
 from friction.domain.payment import Payment
 from friction.domain.records import AnyEvent
-from friction.events.cli import sink
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
 from friction.events.sink import DatasetWriter, SinkRun, partition_files, run_sink

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from friction.devtools.cli import register
+from friction.cli.fake_twilio import register
 from friction.devtools.fake_twilio import FAKE_TWILIO, FakeTwilio, start_fake_twilio
 from friction.dialogue.channels.sms import DEFAULT_API_BASE, TwilioSmsChannel, _TwilioHttpClient
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, verify

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from friction.benchmark.cli import register
+from friction.cli.benchmark import register
 from tests.unit._handbook_stream import write_handbook_csv
 
 

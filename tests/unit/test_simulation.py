@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from friction.cli.simulate import register
 from friction.domain.payment import Payment
 from friction.simulation import (
     FRAUD_SCENARIOS,
@@ -22,7 +23,6 @@ from friction.simulation import (
     simulate,
     write_stream,
 )
-from friction.simulation.cli import register
 from friction.simulation.phones import UK_BLOCKS
 
 SMALL = SimConfig(seed=5, days=3, customers=200)

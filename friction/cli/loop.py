@@ -59,7 +59,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run both arms, print the per-day table, and optionally plot and summarise as JSON."""
-    from friction.cli import load_settings
+    from friction.cli.common import load_settings
 
     options = LoopOptions(
         days=args.days, warmup_days=args.warmup_days, customers=args.customers,

@@ -55,7 +55,7 @@ def run_worker(settings: Settings, verbose: bool) -> None:
     from friction.api.access_log import access_log_options
     from friction.api.server import run
     from friction.app import build_app
-    from friction.cli import configure_logging
+    from friction.cli.common import configure_logging
 
     configure_logging(verbose)  # a spawned interpreter starts without the parent's logging
     options = access_log_options(settings)

@@ -79,7 +79,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, replay every policy, print the tables (and JSON)."""
-    from friction.cli import load_settings
+    from friction.cli.common import load_settings
 
     if (args.data is None) == (args.handbook is None) and not args.sweep:
         print("error: give one of --data, --handbook or --sweep", file=sys.stderr)

@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from friction.cli import load_settings
+    from friction.cli.common import load_settings
 
     settings = load_settings()
     writer = DatasetWriter(args.out, parts=args.parts)

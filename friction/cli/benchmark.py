@@ -85,7 +85,7 @@ def register(subparsers: Any) -> None:
 
 def run_handbook(args: argparse.Namespace) -> int:
     """Run the benchmark and print the tables (and the JSON line)."""
-    from friction.cli import load_settings
+    from friction.cli.common import load_settings
     from friction.progress import progress_bar
 
     console = Console()

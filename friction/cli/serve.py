@@ -1,0 +1,47 @@
+"""``friction serve``: the HTTP service, on embedded defaults or on Redis + Kafka."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from friction import __version__
+from friction.cli.common import load_settings
+
+
+def register(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run the HTTP service", description=_serve.__doc__)
+    serve.add_argument("--port", type=int, help="listen port (default FRICTION_HTTP_PORT, 8080)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (SO_REUSEPORT); >1 needs FRICTION_STORE=redis://…",
+    )
+    serve.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run the HTTP service; on embedded defaults it needs no Redis, Kafka or Twilio."""
+    from friction.api.access_log import access_log_options
+    from friction.api.server import run
+    from friction.app import build_app, open_webhooks
+    from friction.cli.workers import WorkersRefused, check_workers, serve_workers
+    from friction.events.webhooks import CallbackRefused
+
+    settings = load_settings()
+    if args.port is not None:
+        settings = settings.model_copy(update={"http_port": args.port})
+    try:
+        check_workers(settings, args.workers)
+        open_webhooks(settings)  # every tenant's callback URL checked: refused in one line
+    except (WorkersRefused, CallbackRefused) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    where = f"http://{settings.http_host}:{settings.http_port}"
+    print(f"friction {__version__} on {where} ({args.workers} worker(s))", flush=True)
+    if args.workers > 1:
+        return serve_workers(settings, args.workers, args.verbose)
+    run(build_app(settings), settings.http_host, settings.http_port, **access_log_options(settings))
+    return 0
