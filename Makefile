@@ -29,6 +29,7 @@ test: $(VENV)/.installed-test  ## install test needs (servers too) and run lint,
 	$(BIN)/ruff check friction tests loadtest
 	$(BIN)/ruff format --check friction tests loadtest
 	$(BIN)/mypy friction
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q
 
 model: $(VENV)/.installed  ## rebuild the bundled default model from a seeded simulation

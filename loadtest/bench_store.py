@@ -40,6 +40,8 @@ from friction.api.keys import STORE  # noqa: E402
 from friction.app import build_app  # noqa: E402
 from friction.domain.facts import facts_of  # noqa: E402
 from friction.domain.payment import Payment  # noqa: E402
+from friction.offline.dataset import read_lines  # noqa: E402
+from friction.offline.train import TrainOptions, train  # noqa: E402
 from friction.scoring.registry import champion_version  # noqa: E402
 from friction.settings import Settings  # noqa: E402
 from friction.simulation import SimConfig, write_stream  # noqa: E402
@@ -49,8 +51,6 @@ from friction.storage.redis_scripts import (  # noqa: E402
     PENDING_LUA,
     QUOTAS_LUA,
 )
-from friction.training.dataset import read_lines  # noqa: E402
-from friction.training.train import TrainOptions, train  # noqa: E402
 from tests.servers import redis_process  # noqa: E402
 
 SCRIPTS = {

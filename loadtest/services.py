@@ -68,8 +68,8 @@ def resolve_models(explicit: Path | None) -> Path:
     for candidate in (ROOT / "models", cached):
         if _loads(candidate):
             return candidate
+    from friction.offline.train import TrainOptions, train
     from friction.simulation import SimConfig, write_stream
-    from friction.training.train import TrainOptions, train
 
     print("no loadable model: training a bench model once ...", file=sys.stderr)
     cached.mkdir(parents=True, exist_ok=True)

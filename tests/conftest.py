@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from friction.api.server import GuardedAppRunner
 from friction.app import build_app
+from friction.offline.train import TrainOptions, train
 from friction.settings import Settings
 from friction.simulation import SimConfig, write_stream
-from friction.training.train import TrainOptions, train
 
 pytest_plugins = ["tests.servers", "tests.dialogues"]
 REPLAY_WINDOW_DAYS = 36_500

@@ -33,10 +33,10 @@ import numpy as np
 from pydantic import BaseModel
 
 from friction.analytics.demo_service import DemoService, Pending
+from friction.offline.train import TrainOptions, train
 from friction.scoring.registry import CHAMPION, champion_version
 from friction.settings import Settings
 from friction.simulation import SimConfig, read_stream, write_stream
-from friction.training.train import TrainOptions, train
 
 PAYMENTS_PER_CUSTOMER_DAY = 2.0  # roughly what the simulator draws
 ANSWER_BATCH = 20  # challenges are answered after this many further payments

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from friction.training.metrics import average_precision, roc_auc
+from friction.offline.metrics import average_precision, roc_auc
 
 Unlabelled = Literal["genuine", "drop"]
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 1.0, 41), 3))

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from friction import __version__
+from friction.api.route import Route
 from friction.api.schemas import ErrorBody
-from friction.routes import Route
 
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "api_key": [{"apiKey": []}],

@@ -8,7 +8,7 @@
 - ``cli``      — ``friction backtest``
 """
 
-from friction.backtest.replay import Case, FrictionReplay, Outcome
 from friction.backtest.report import PolicyReport
+from friction.offline.policy_replay import Case, FrictionReplay, Outcome
 
 __all__ = ["Case", "FrictionReplay", "Outcome", "PolicyReport"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from friction.backtest.cases import Cases
-from friction.backtest.fit import fit_policy, split
 from friction.backtest.policies import allow_all, block_threshold, silent_block, smart_friction
-from friction.backtest.replay import Outcome
 from friction.backtest.report import PolicyReport, summarise, verdict
+from friction.offline.cases import Cases
+from friction.offline.policy_fit import fit_policy, split
+from friction.offline.policy_replay import Outcome
 from friction.progress import progress_bar
 from friction.scoring.policy import PolicyFit
 from friction.settings import Settings

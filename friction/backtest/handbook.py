@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from friction.backtest.cases import Advance, Cases, handbook_cases
-from friction.benchmark.replay import cached_features
-from friction.benchmark.stream import DAY_SECONDS, data_files, data_hash, load_stream
-from friction.training.loop_nightly import fit_model
+from friction.offline.booster import fit_model
+from friction.offline.cases import Advance, Cases, handbook_cases
+from friction.offline.feature_cache import cached_features
+from friction.offline.handbook_stream import DAY_SECONDS, data_files, data_hash, load_stream
 
 LABEL_DELAY_DAYS = 7
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from friction.backtest.cases import Cases
-from friction.backtest.replay import FrictionReplay, Outcome
+from friction.offline.cases import Cases
+from friction.offline.policy_replay import FrictionReplay, Outcome
 from friction.scoring.policy import DEFAULT_FIT, PolicyFit, in_eur
 from friction.settings import Settings
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from friction.backtest.cases import Cases
+from friction.offline.cases import Cases
 from friction.scoring.registry import ModelCard, shared_payments
 
 

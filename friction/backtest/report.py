@@ -22,9 +22,9 @@ import numpy as np
 from pydantic import BaseModel
 from rich.table import Table
 
-from friction.backtest.cases import Cases
 from friction.backtest.policies import fraud_values
-from friction.backtest.replay import Outcome
+from friction.offline.cases import Cases
+from friction.offline.policy_replay import Outcome
 from friction.settings import Settings
 
 

@@ -16,10 +16,10 @@ from statistics import median
 
 from rich.table import Table
 
-from friction.backtest.cases import simulated_cases
 from friction.backtest.compare import StreamResult, compare
-from friction.backtest.fit import after_days
 from friction.backtest.provenance import overlap
+from friction.offline.cases import simulated_cases
+from friction.offline.policy_fit import after_days
 from friction.progress import progress_bar
 from friction.scoring.registry import load_card, load_model
 from friction.settings import Settings

@@ -18,6 +18,6 @@ from __future__ import annotations
 
 from friction.benchmark.protocol import Fold, folds_for
 from friction.benchmark.runner import BenchmarkReport, run_benchmark
-from friction.benchmark.stream import Stream, load_stream
+from friction.offline.handbook_stream import Stream, load_stream
 
 __all__ = ["BenchmarkReport", "Fold", "Stream", "folds_for", "load_stream", "run_benchmark"]

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from friction.benchmark.protocol import DELAY_DAYS
-from friction.benchmark.stream import DAY_SECONDS, F64, I64, Stream
+from friction.offline.handbook_stream import DAY_SECONDS, DELAY_DAYS, F64, I64, Stream
 
 WINDOWS = (1, 7, 30)
 NIGHT_LAST_HOUR = 6

@@ -24,14 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from friction.backtest.cases import handbook_cases
-from friction.backtest.replay import FrictionReplay, Outcome
-from friction.benchmark.protocol import DELAY_DAYS, TRAIN_DAYS
-from friction.benchmark.replay import LabelSchedule
-from friction.benchmark.stream import DAY_SECONDS, F64, Stream
+from friction.benchmark.protocol import TRAIN_DAYS
+from friction.offline.booster import THREADS, BoosterSpec, fit
+from friction.offline.cases import handbook_cases
+from friction.offline.feature_cache import LabelSchedule
+from friction.offline.handbook_stream import DAY_SECONDS, DELAY_DAYS, F64, Stream
+from friction.offline.policy_replay import FrictionReplay, Outcome
 from friction.scoring.policy import explore_draw
 from friction.settings import Settings
-from friction.training.booster import THREADS, BoosterSpec, fit
 
 SCORER = BoosterSpec(
     params={

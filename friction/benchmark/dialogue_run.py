@@ -20,7 +20,6 @@ from typing import Any
 
 from friction.benchmark.dialogue import Discovery, Spent, dialogue_labels, weekly_scores
 from friction.benchmark.models import FRICTION
-from friction.benchmark.replay import cached_features
 from friction.benchmark.runner import (
     BarFactory,
     Inputs,
@@ -30,6 +29,7 @@ from friction.benchmark.runner import (
     no_bar,
     std_of,
 )
+from friction.offline.feature_cache import cached_features
 from friction.settings import Settings
 
 ARMS: dict[str, Discovery | None] = {

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from friction.benchmark.stream import DAY_SECONDS, F64, I64
-from friction.training.booster import FRICTION, THREADS, BoosterSpec, fit
+from friction.offline.booster import FRICTION, THREADS, BoosterSpec, fit
+from friction.offline.handbook_stream import DAY_SECONDS, F64, I64
 
 __all__ = ["BASELINE", "FRICTION", "BoosterSpec", "fit_predict"]
 

@@ -17,12 +17,11 @@ from typing import Literal
 
 import numpy as np
 
-from friction.benchmark.stream import I64, Stream
 from friction.errors import InvalidInput
+from friction.offline.handbook_stream import DELAY_DAYS, I64, Stream
 
 Protocol = Literal["validation", "test"]
 TRAIN_DAYS = 7
-DELAY_DAYS = 7
 ASSESS_DAYS = 7
 FOLD_STARTS: dict[str, tuple[date, ...]] = {
     "validation": (date(2018, 6, 20), date(2018, 6, 27), date(2018, 7, 4), date(2018, 7, 11)),

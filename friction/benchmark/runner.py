@@ -18,7 +18,6 @@ from typing import Any
 
 from friction.benchmark import models
 from friction.benchmark.baseline import baseline_features
-from friction.benchmark.metrics import average_precision, card_precision_at_k, roc_auc
 from friction.benchmark.protocol import (
     Fold,
     Protocol,
@@ -27,8 +26,9 @@ from friction.benchmark.protocol import (
     folds_for,
     train_index,
 )
-from friction.benchmark.replay import cached_features
-from friction.benchmark.stream import F64, Stream, data_files, data_hash, load_stream
+from friction.offline.feature_cache import cached_features
+from friction.offline.handbook_stream import F64, Stream, data_files, data_hash, load_stream
+from friction.offline.metrics import average_precision, card_precision_at_k, roc_auc
 
 Advance = Callable[[float], None]
 BarFactory = Callable[[str, float | None], AbstractContextManager[Advance]]

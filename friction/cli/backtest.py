@@ -11,9 +11,9 @@ import orjson
 from rich.console import Console
 
 from friction.backtest.compare import StreamResult, compare
-from friction.backtest.fit import after_days
 from friction.backtest.report import breakdown_table, table
 from friction.backtest.sweep import OverlapRefused, SweepOptions, run_sweep, spread, sweep_table
+from friction.offline.policy_fit import after_days
 from friction.progress import progress_bar
 from friction.settings import Settings
 
@@ -107,8 +107,8 @@ def _one(args: argparse.Namespace, settings: Settings) -> tuple[StreamResult, st
         with progress_bar("replaying stream", None, show) as advance:
             cases, replay_from = handbook(args.handbook, args.train_days, args.cache, advance)
         return compare(str(args.handbook), cases, settings, replay_from, show), ""
-    from friction.backtest.cases import simulated_cases
     from friction.backtest.provenance import file_hash, overlap
+    from friction.offline.cases import simulated_cases
     from friction.scoring.registry import load_card, load_model
 
     models = args.models or settings.models_dir

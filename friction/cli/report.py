@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from friction.report.html import build_report  # matplotlib only when asked for
+    from friction.analytics.report_html import build_report
 
     try:
         path = build_report(args.data, args.out, title=args.title)

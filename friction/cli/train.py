@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from friction.training.booster import FRICTION
+from friction.offline.booster import FRICTION
+from friction.offline.train import TrainOptions, train
 from friction.training.production import add_sink_options, run_from_sink
-from friction.training.train import TrainOptions, train
 
 
 def register(sub: Any) -> None:

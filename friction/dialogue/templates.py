@@ -27,7 +27,7 @@ import unicodedata
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict, Unpack
 
 import yaml
 from babel import Locale, UnknownLocaleError
@@ -125,6 +125,18 @@ class Rendered(_Strict):
         return sms_segments(self.text)
 
 
+class Values(TypedDict, total=False):
+    """What a message may be filled with (each template names the ones it needs)."""
+
+    amount_minor: int | None
+    currency: str | None
+    merchant: str | None
+    payee: str | None
+    last4: str | None
+    reason: str | None
+    reference: str | None
+
+
 class Catalog:
     """Validated templates of every language; renders messages for a locale."""
 
@@ -153,35 +165,15 @@ class Catalog:
         """The templates used for ``locale``."""
         return self._packs[self.language_for(locale)]
 
-    def render(
-        self,
-        key: str,
-        locale: str | None,
-        *,
-        amount_minor: int | None = None,
-        currency: str | None = None,
-        merchant: str | None = None,
-        payee: str | None = None,
-        last4: str | None = None,
-        reason: str | None = None,
-        reference: str | None = None,
-    ) -> Rendered:
+    def render(self, key: str, locale: str | None, **values: Unpack[Values]) -> Rendered:
         """The message ``key`` for ``locale``; raises TemplateError if a needed value is missing."""
         if key not in self._fields:
             raise TemplateError(f"no template {key!r}", fields=["key"])
         pack = self.pack(locale)
-        given: dict[str, Any] = {
-            "locale": locale,
-            "amount_minor": amount_minor,
-            "currency": currency,
-            "merchant": merchant,
-            "payee": payee,
-            "last4": last4,
-            "reason": reason,
-            "reference": reference,
-        }
-        values = {name: _value(pack, name, given, key) for name in self._fields[key]}
-        text = pack.messages[key].format_map(values)
+        given: dict[str, Any] = {name: values.get(name) for name in Values.__annotations__}
+        given["locale"] = locale
+        filled = {name: _value(pack, name, given, key) for name in self._fields[key]}
+        text = pack.messages[key].format_map(filled)
         return Rendered(key=key, text=text, language=pack.language, direction=pack.direction)
 
 
@@ -369,30 +361,9 @@ def default_catalog() -> Catalog:
     return load_templates()
 
 
-def render(
-    key: str,
-    locale: str | None,
-    *,
-    amount_minor: int | None = None,
-    currency: str | None = None,
-    merchant: str | None = None,
-    payee: str | None = None,
-    last4: str | None = None,
-    reason: str | None = None,
-    reference: str | None = None,
-) -> Rendered:
+def render(key: str, locale: str | None, **values: Unpack[Values]) -> Rendered:
     """Render ``key`` for ``locale`` from the packaged templates (see :meth:`Catalog.render`)."""
-    return default_catalog().render(
-        key,
-        locale,
-        amount_minor=amount_minor,
-        currency=currency,
-        merchant=merchant,
-        payee=payee,
-        last4=last4,
-        reason=reason,
-        reference=reference,
-    )
+    return default_catalog().render(key, locale, **values)
 
 
 def format_amount(amount_minor: int, currency: str, locale: str | None) -> str:

@@ -26,12 +26,7 @@ from typing import Any
 import orjson
 
 from friction.domain.erasure import (
-    CUSTOMER_MARKS,
     Erased,
-    customer_marker,
-    scrub_dialogue,
-    scrub_payment,
-    scrub_review,
 )
 from friction.domain.events import EncodedEvent, encode
 from friction.domain.facts import PaymentFacts
@@ -39,7 +34,6 @@ from friction.domain.records import (
     Change,
     CustomerSession,
     DialogueRecord,
-    Mark,
     Observation,
     OutboxEntry,
     PaymentRecord,
@@ -48,74 +42,36 @@ from friction.domain.records import (
     ReviewRecord,
     ReviewStatus,
 )
-from friction.domain.tenancy import tenant_of
 from friction.ports import CLAIM_TTL_S
 from friction.scoring.features import CustomerState, EntityState, FeatureBook
+from friction.storage.embedded_erasure import plan_erasure
 from friction.storage.marks import live_value
+from friction.storage.open_index import OpenDialogues
 from friction.storage.quotas import MemoryQuotas
 from friction.storage.review_index import decode_cursor, encode_cursor, sort_key, stale
+from friction.storage.sqlite_schema import (
+    INSERT_REVIEW,
+    LIST_REVIEWS,
+    SWEEP,
+    SWEEP_MARKS,
+    connect,
+    dump_customer,
+    load_customer,
+    mark_value,
+    review_row,
+)
 
 log = logging.getLogger(__name__)
 
 CLAIMS_KEPT = 1024
 """Claims kept before expired ones (requests that died undecided) are swept."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-                               PRIMARY KEY (ns, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS review (id TEXT PRIMARY KEY, status TEXT NOT NULL, assignee TEXT,
-                                   sort TEXT NOT NULL, version INTEGER NOT NULL,
-                                   value BLOB NOT NULL, tenant TEXT NOT NULL DEFAULT 'default');
-"""
-_INSERT_REVIEW = "INSERT OR REPLACE INTO review VALUES (?, ?, ?, ?, ?, ?, ?)"
-_REVIEW_INDEXES = """
-DROP INDEX IF EXISTS review_by_status;
-DROP INDEX IF EXISTS review_by_assignee;
-DROP INDEX IF EXISTS review_by_sort;
-CREATE INDEX IF NOT EXISTS review_by_tenant_status ON review (tenant, status, sort);
-CREATE INDEX IF NOT EXISTS review_by_tenant_assignee ON review (tenant, assignee, sort);
-CREATE INDEX IF NOT EXISTS review_by_tenant ON review (tenant, sort);
-"""
-_LIST_REVIEWS = """
-SELECT value FROM review WHERE tenant = ?1 AND (?2 IS NULL OR status = ?2)
-AND (?3 IS NULL OR assignee = ?3) AND sort > ?4 ORDER BY sort LIMIT ?5
-"""
-_OF_CUSTOMER = "SELECT key, value FROM kv WHERE ns = ? AND instr(value, ?) > 0"
-# Retention, the embedded counterpart of the Redis TTLs (see redis_store): records by the
-# wall-clock time they were written, marks by their ``until`` plus a day.
-_SWEEP = (
-    ("DELETE FROM kv WHERE ns = 'payment' AND "
-     "json_extract(CAST(value AS TEXT), '$.status.decided_at') < ?", 180),
-    ("DELETE FROM kv WHERE ns IN ('dialogue', 'open_dialogue') AND "
-     "json_extract(CAST(value AS TEXT), '$.created_at') < ?", 180),
-    ("DELETE FROM review WHERE json_extract(CAST(value AS TEXT), '$.created_at') < ?", 400),
-    ("DELETE FROM kv WHERE ns = 'session' AND "
-     "json_extract(CAST(value AS TEXT), '$.expires_at') < ?", 0),
-)  # fmt: skip
-_SWEEP_MARKS = (
-    "DELETE FROM kv WHERE ns LIKE 'mark:%' AND CAST(substr(CAST(value AS TEXT), 1, "
-    "instr(CAST(value AS TEXT) || ' ', ' ') - 1) AS REAL) < ?"
-)
-
 
 class EmbeddedStore:
     """The ``Store`` port on SQLite, for one process on one machine."""
 
     def __init__(self, path: Path, working_set: int = 200_000) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        # deleted and overwritten rows are zeroed, not left in free space (erasure, GDPR Art. 17)
-        self._db.execute("PRAGMA secure_delete=ON")
-        # fewer, larger checkpoints: each one syncs the disk, which costs ms on a VM
-        self._db.execute("PRAGMA wal_autocheckpoint=10000")
-        self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(review)")}
-        if "tenant" not in columns:  # a file from before tenants had queues of their own
-            self._db.execute("ALTER TABLE review ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'")
-        self._db.executescript(_REVIEW_INDEXES)
+        self._db = connect(path)
         self._book = FeatureBook()
         self._budgets: dict[str, list[float]] = {}
         self._working_set = working_set  # per kind of state; the rest stays on disk only
@@ -127,11 +83,9 @@ class EmbeddedStore:
         self._flushed: asyncio.Future[None] | None = None
         self._claims: dict[str, float] = {}  # payment id -> claimed until (monotonic)
         self._quotas = MemoryQuotas()
-        self._open: dict[str, DialogueRecord] = {}
-        self._open_of: dict[str, set[str]] = {}  # customer id -> open dialogue ids
-        self._open_to: dict[str, set[str]] = {}  # phone -> open dialogue ids
-        for raw in self._scan("open_dialogue"):
-            self._index_open(DialogueRecord.model_validate_json(raw))
+        self._open = OpenDialogues(
+            DialogueRecord.model_validate_json(raw) for raw in self._scan("open_dialogue")
+        )
 
     # --- FeatureStore -------------------------------------------------------
     async def observe(
@@ -171,13 +125,13 @@ class EmbeddedStore:
         return None if raw is None else DialogueRecord.model_validate_json(raw)
 
     async def open_dialogues(self) -> list[DialogueRecord]:
-        return list(self._open.values())
+        return self._open.all()
 
     async def open_dialogues_of(self, customer_id: str) -> list[DialogueRecord]:
-        return [self._open[i] for i in self._open_of.get(customer_id, ())]
+        return self._open.of(customer_id)
 
     async def open_dialogues_for_phone(self, phone: str) -> list[DialogueRecord]:
-        return [self._open[i] for i in self._open_to.get(phone, ())]
+        return self._open.for_phone(phone)
 
     async def get_preferences(self, customer_id: str) -> Preferences | None:
         raw = self._get("preferences", customer_id)
@@ -210,7 +164,7 @@ class EmbeddedStore:
         after: str | None,
     ) -> tuple[list[ReviewRecord], str | None]:
         cursor = decode_cursor(after)
-        rows = self._db.execute(_LIST_REVIEWS, (tenant, status, assignee, cursor, limit + 1))
+        rows = self._db.execute(LIST_REVIEWS, (tenant, status, assignee, cursor, limit + 1))
         items = [ReviewRecord.model_validate_json(value) for (value,) in rows]
         more = len(items) > limit
         items = items[:limit]
@@ -225,7 +179,7 @@ class EmbeddedStore:
     async def get_session(self, digest: str) -> CustomerSession | None:
         raw = self._get("session", digest)
         session = None if raw is None else CustomerSession.model_validate_json(raw)
-        return session if session is not None and session.expires_at > _utcnow() else None
+        return session if session is not None and session.expires_at > datetime.now(UTC) else None
 
     # --- UnitOfWork ---------------------------------------------------------
     async def commit(self, change: Change) -> None:
@@ -265,7 +219,7 @@ class EmbeddedStore:
             customer_id, ts = change.challenge
             self._budget(customer_id).append(ts)
             rows.append(("budget", customer_id, orjson.dumps(self._budget(customer_id)[-50:])))
-        rows.extend((f"mark:{m.kind}", m.key, _mark_value(m)) for m in change.marks)
+        rows.extend((f"mark:{m.kind}", m.key, mark_value(m)) for m in change.marks)
         if change.preferences is not None:
             customer_id, preferences = change.preferences
             rows.append(("preferences", customer_id, preferences.model_dump_json().encode()))
@@ -278,13 +232,13 @@ class EmbeddedStore:
         done, self._flushed = self._flushed, None
         rows = [*self._rows, *self._dirty_rows()]
         deletes, events = self._deletes, self._events
-        reviews = [_review_row(r) for r in self._reviews.values()]
+        reviews = [review_row(r) for r in self._reviews.values()]
         self._rows, self._deletes, self._events, self._reviews = [], [], [], {}
         self._dirty.clear()
         try:
             with self._db:  # one transaction: records, state, reviews, outbox
                 self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
-                self._db.executemany(_INSERT_REVIEW, reviews)
+                self._db.executemany(INSERT_REVIEW, reviews)
                 self._db.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", deletes)
                 self._db.executemany(
                     "INSERT INTO outbox (event) VALUES (?)", [(e,) for e in events]
@@ -338,44 +292,15 @@ class EmbeddedStore:
         """One transaction: rewrite the customer's records, delete their state and marks."""
         if self._flushed is not None:  # staged writes land first, then get scrubbed
             await asyncio.shield(self._flushed)
-        marker = customer_marker(customer_id)
-        payments = [
-            (k, scrub_payment(PaymentRecord.model_validate_json(v), pseudonym))
-            for k, v in self._db.execute(_OF_CUSTOMER, ("payment", marker))
-        ]
-        dialogues = [
-            DialogueRecord.model_validate_json(v)
-            for _, v in self._db.execute(_OF_CUSTOMER, ("dialogue", marker))
-        ]
-        reviews = [
-            _review_row(scrub_review(ReviewRecord.model_validate_json(v), pseudonym))
-            for (v,) in self._db.execute(
-                "SELECT value FROM review WHERE instr(value, ?) > 0", (marker,)
-            )
-        ]
-        rows = [("payment", k, r.model_dump_json().encode()) for k, r in payments]
-        for dialogue in dialogues:
-            scrubbed = scrub_dialogue(dialogue, pseudonym)
-            raw = scrubbed.model_dump_json().encode()
-            rows.append(("dialogue", dialogue.id, raw))
-            if dialogue.id in self._open:
-                self._unindex_open(dialogue.id)
-                self._index_open(scrubbed)
-                rows.append(("open_dialogue", dialogue.id, raw))
-        deletes = self._personal_keys(customer_id)
-        deletes += [("session", k) for k, _ in self._db.execute(_OF_CUSTOMER, ("session", marker))]
-        deletes += self._declines_of({k for k, _ in payments})
+        plan = plan_erasure(self._db, customer_id, pseudonym)
+        for dialogue in plan.open_dialogues(self._open):
+            self._open.remove(dialogue.id)
+            self._open.add(dialogue)
         self._book.customers.pop(customer_id, None)
         self._budgets.pop(customer_id, None)
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
-            self._db.executemany(_INSERT_REVIEW, reviews)
-            gone = sum(
-                self._db.execute("DELETE FROM kv WHERE ns = ? AND key = ?", d).rowcount
-                for d in deletes
-            )
+        gone = plan.apply(self._db)
         await self._checkpoint()
-        return Erased(len(payments), len(dialogues), len(reviews), gone)
+        return Erased(plan.payments, plan.dialogues, len(plan.reviews), gone)
 
     async def _checkpoint(self, attempts: int = 50) -> None:
         """Copy the WAL into the database and truncate it: it still holds every earlier
@@ -388,40 +313,18 @@ class EmbeddedStore:
             await asyncio.sleep(0.1)
         log.error("erasure: the WAL checkpoint stayed blocked by a reader; old pages remain")
 
-    def _personal_keys(self, customer_id: str) -> list[tuple[str, str]]:
-        keys = [(ns, customer_id) for ns in ("customer", "budget", "preferences")]
-        for kind in CUSTOMER_MARKS:
-            keys += [
-                (f"mark:{kind}", k)
-                for (k,) in self._db.execute(
-                    "SELECT key FROM kv WHERE ns = ? AND substr(key, 1, ?) = ?",
-                    (f"mark:{kind}", len(customer_id) + 1, customer_id + ":"),
-                )
-            ]
-        return keys
-
-    def _declines_of(self, payment_ids: set[str]) -> list[tuple[str, str]]:
-        """Contestable-decline marks (keyed by a phone) that point at these payments."""
-        rows = self._db.execute("SELECT key, value FROM kv WHERE ns = 'mark:contestable_decline'")
-        found = []
-        for key, value in rows:
-            parts = bytes(value).decode().split(" ")  # "<until> <payment id> <locale>"
-            if len(parts) > 1 and parts[1] in payment_ids:
-                found.append(("mark:contestable_decline", str(key)))
-        return found
-
     async def sweep(self, now_ts: float) -> int:
         """Delete records past retention (payments/dialogues 180 d, reviews 400 d, marks)."""
         if self._flushed is not None:
             await asyncio.shield(self._flushed)
         deleted = 0
         with self._db:
-            for sql, days in _SWEEP:
+            for sql, days in SWEEP:
                 horizon = datetime.fromtimestamp(now_ts - days * 86_400, UTC).isoformat()
                 deleted += self._db.execute(sql, (horizon.replace("+00:00", "Z"),)).rowcount
-            deleted += self._db.execute(_SWEEP_MARKS, (now_ts - 86_400,)).rowcount
-        for gone in [k for k in self._open if not self._get("open_dialogue", k)]:
-            self._unindex_open(gone)
+            deleted += self._db.execute(SWEEP_MARKS, (now_ts - 86_400,)).rowcount
+        for gone in [d.id for d in self._open.all() if not self._get("open_dialogue", d.id)]:
+            self._open.remove(gone)
         return deleted
 
     # --- internals ----------------------------------------------------------
@@ -441,35 +344,18 @@ class EmbeddedStore:
     def _stage_dialogue(self, dialogue: DialogueRecord) -> None:
         raw = dialogue.model_dump_json().encode()
         self._rows.append(("dialogue", dialogue.id, raw))
-        self._unindex_open(dialogue.id)
+        self._open.remove(dialogue.id)
         if dialogue.is_open:
-            self._index_open(dialogue)
+            self._open.add(dialogue)
             self._rows.append(("open_dialogue", dialogue.id, raw))
         else:
             self._deletes.append(("open_dialogue", dialogue.id))
-
-    def _index_open(self, dialogue: DialogueRecord) -> None:
-        self._open[dialogue.id] = dialogue
-        self._open_of.setdefault(dialogue.customer_id, set()).add(dialogue.id)
-        if dialogue.phone:
-            self._open_to.setdefault(dialogue.phone, set()).add(dialogue.id)
-
-    def _unindex_open(self, dialogue_id: str) -> None:
-        old = self._open.pop(dialogue_id, None)
-        if old is None:
-            return
-        for index, key in ((self._open_of, old.customer_id), (self._open_to, old.phone)):
-            ids = index.get(key or "")
-            if ids is not None:
-                ids.discard(dialogue_id)
-                if not ids:
-                    del index[key or ""]
 
     def _dirty_rows(self) -> list[tuple[str, str, bytes]]:
         rows = []
         for ns, key in self._dirty:
             if ns == "customer":
-                rows.append((ns, key, _dump_customer(self._book.customers[key])))
+                rows.append((ns, key, dump_customer(self._book.customers[key])))
             else:
                 entities = self._book.terminals if ns == "terminal" else self._book.merchants
                 rows.append((ns, key, orjson.dumps(list(entities[key].days.items()))))
@@ -495,7 +381,7 @@ class EmbeddedStore:
         if customer_id in self._book.customers:
             return
         raw = self._get("customer", customer_id)
-        self._book.customers[customer_id] = CustomerState() if raw is None else _load_cust(raw)
+        self._book.customers[customer_id] = CustomerState() if raw is None else load_customer(raw)
 
     def _load_entity(self, ns: str, key: str, into: dict[str, EntityState]) -> None:
         if key in into:
@@ -504,33 +390,3 @@ class EmbeddedStore:
         days: list[Any] = [] if raw is None else orjson.loads(raw)
         # Buckets written before plain frauds were counted hold three counts.
         into[key] = EntityState(days={int(d): [*b, 0][:4] for d, b in days})
-
-
-def _mark_value(mark: Mark) -> bytes:
-    """``<until>`` or ``<until> <value>``: ``until`` first, so reading it never parses JSON."""
-    return f"{mark.until!r} {mark.value}".rstrip().encode()
-
-
-def _review_row(review: ReviewRecord) -> tuple[str, str, str | None, str, int, bytes, str]:
-    value = review.model_dump_json().encode()
-    row = review.id, review.status, review.assignee, sort_key(review), review.version, value
-    return (*row, tenant_of(review.id))
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _dump_customer(state: CustomerState) -> bytes:
-    return orjson.dumps(
-        {"h": state.history, "c": state.seen_counterparties, "t": state.seen_terminals}
-    )
-
-
-def _load_cust(raw: bytes) -> CustomerState:
-    data = orjson.loads(raw)
-    return CustomerState(
-        history=[(t, a) for t, a in data["h"]],
-        seen_counterparties=data["c"],
-        seen_terminals=data["t"],
-    )

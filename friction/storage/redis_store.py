@@ -8,37 +8,10 @@ then computes the features with ``friction.scoring.features.compute``, the very
 code training uses. ``commit`` is a second script, so records, budget, label
 effects and outbox events land all-or-nothing.
 
-Keys (``prefix`` defaults to ``friction:``) and why each lives as long as it does:
-
-    c:{cust}      customer history + seen counterparties/terminals (JSON)   TTL 180 d (SEEN_DAYS)
-    b:{cust}      challenge budget, sorted set scored by time               TTL 30 d (> window)
-    t:<terminal>  day buckets "<day>:n|f|g|p" (payments, fraud, genuine,    TTL 32 d (BUCKET_DAYS+1)
-                  plain fraud)
-    m:<merchant>  the same for a merchant                                   TTL 32 d
-    pay:<id>      payment record (idempotency and late labels)             TTL 180 d (chargebacks)
-    claim:<id>    set by the request deciding a payment, before its record   TTL 10 s (CLAIM_TTL_S)
-    dlg:<id>      dialogue record                                           TTL 180 d
-    mark:<k>:<id> a fact valid until a time (value)      TTL until that time + 1 d (wall clock)
-    pref:{cust}   customer preferences            TTL 400 d after the last change (retention)
-    rev:<id>      review item (JSON)                             TTL 400 d (audit of a decision)
-    rev:ix:<tenant>:<status|*>:<analyst|*>  sorted set (lex) of "<created µs>:<id>"  TTL 400 d,
-                  entries older than that trimmed on each write: list by status/assignee
-    open          hash of open dialogues          TTL 180 d, refreshed by every dialogue write
-    open:c:{cust} set of a customer's open dialogue ids         TTL 180 d, as ``open``
-    open:p:<phone> set of the open dialogue ids texted to a phone  TTL 180 d, as ``open``
-    sess:<digest> a customer session (JSON) under its token's digest   TTL its expiry
-    outbox        stream "0-<seq>" -> event       TTL 180 d, refreshed by every event added (it
-                  lapses only after 180 idle days; the relay drains it within seconds)
-    quota:<key>   sorted set of amounts sent in a sliding window (SMS caps) TTL the window + 1 s
-    outbox:lease  token of the one relay reading the outbox    TTL 5 s, renewed by each read
-    outbox:seq    sequence counter                TTL 180 d, refreshed with the outbox (they
-                  lapse together, so a new sequence never starts below a live stream)
-
-Numbers the Lua keeps (times, amounts) travel as Python ``repr`` strings and are
-stored as strings, so nothing is rounded by Lua's number formatting and parity
-with the Python transitions is exact. The customer and budget keys share the
-``{customer}`` hash tag; terminal and merchant keys are shared by all customers,
-so the script needs a single Redis primary (not Cluster): see docs/decisions.
+Keys, their lifetimes and the encoding of values: ``friction.storage.redis_keys``.
+The customer and budget keys share the ``{customer}`` hash tag; terminal and merchant
+keys are shared by all customers, so the script needs a single Redis primary (not
+Cluster): see docs/decisions.
 """
 
 from __future__ import annotations
@@ -51,10 +24,8 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
@@ -68,7 +39,6 @@ from friction.domain.records import (
     Change,
     CustomerSession,
     DialogueRecord,
-    LabelUpdate,
     Observation,
     OutboxEntry,
     PaymentRecord,
@@ -82,21 +52,23 @@ from friction.errors import StoreUnavailable
 from friction.ports import CLAIM_TTL_S
 from friction.scoring.features import (
     BUCKET_DAYS,
-    FRAUDS,
-    GENUINE,
     HISTORY_CAP,
     HISTORY_DAYS,
-    PAYMENTS,
-    PLAIN_FRAUDS,
     SEEN_DAYS,
-    CustomerState,
-    EntityState,
     Snapshot,
     compute,
-    empty_bucket,
 )
 from friction.storage.marks import live_value
 from friction.storage.redis_erasure import erase
+from friction.storage.redis_keys import (
+    KeyTtls,
+    customer_state,
+    entity_state,
+    label_kind,
+    seq,
+    tag,
+    text,
+)
 from friction.storage.redis_pool import WAIT_SHARE, PoolWatch, WatchedPool, pool_size
 from friction.storage.redis_scripts import (
     COMMIT_LUA,
@@ -111,28 +83,12 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 CLOSE_SECONDS = 2.0
 
-_BUCKET_INDEX = {b"n": PAYMENTS, b"f": FRAUDS, b"g": GENUINE, b"p": PLAIN_FRAUDS}
 BUDGET_KEEP = 50
 
 MARK_GRACE_S = int(DAY)
 OUTBOX_LEASE_MS = 5_000
 """Far longer than one publish, so a batch is never read by two relays; short, so events wait
 at most this long after their relay died (a clean shutdown hands the lease back at once)."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyTtls:
-    """Seconds each kind of key lives after its last write (see the module docstring)."""
-
-    customer: int = int(SEEN_DAYS * DAY)
-    budget: int = int(30 * DAY)
-    bucket: int = int((BUCKET_DAYS + 1) * DAY)
-    payment: int = int(180 * DAY)
-    dialogue: int = int(180 * DAY)
-    review: int = int(400 * DAY)
-    preferences: int = int(400 * DAY)
-    ledger: int = int(180 * DAY)
-    """Outbox stream, its sequence and the open-dialogue index: refreshed by every write."""
 
 
 def _unavailable_on_connection_loss(cls: type[T]) -> type[T]:
@@ -204,7 +160,7 @@ class RedisStore:
         self, facts: PaymentFacts, budget_window_s: float, payment_id: str
     ) -> Observation | PaymentRecord | None:
         """Claim, pre-payment state and the ``apply_payment`` transition in one EVALSHA."""
-        p, cust = self._p, _tag(facts.customer_id)
+        p, cust = self._p, tag(facts.customer_id)
         keys = [f"{p}c:{cust}", f"{p}t:{facts.terminal_id}", f"{p}m:{facts.merchant_id}"]
         keys += [f"{p}b:{cust}", f"{p}pay:{payment_id}", f"{p}claim:{payment_id}"]
         args: list[str | int] = [
@@ -228,7 +184,7 @@ class RedisStore:
         if len(answer) == 1:
             return PaymentRecord.model_validate_json(answer[0])
         raw, terminal, merchant, recent = answer
-        before = Snapshot(_customer(raw), _entity(terminal), _entity(merchant))
+        before = Snapshot(customer_state(raw), entity_state(terminal), entity_state(merchant))
         return Observation(features=compute(facts, before), recent_challenges=int(recent))
 
     # --- RecordStore --------------------------------------------------------
@@ -245,7 +201,7 @@ class RedisStore:
         return [DialogueRecord.model_validate_json(v) for v in values]
 
     async def open_dialogues_of(self, customer_id: str) -> list[DialogueRecord]:
-        return await self._open_in(f"{self._p}open:c:{_tag(customer_id)}")
+        return await self._open_in(f"{self._p}open:c:{tag(customer_id)}")
 
     async def open_dialogues_for_phone(self, phone: str) -> list[DialogueRecord]:
         return await self._open_in(f"{self._p}open:p:{phone}")
@@ -259,7 +215,7 @@ class RedisStore:
         return [DialogueRecord.model_validate_json(v) for v in values if v is not None]
 
     async def get_preferences(self, customer_id: str) -> Preferences | None:
-        raw = await self._redis.get(f"{self._p}pref:{_tag(customer_id)}")
+        raw = await self._redis.get(f"{self._p}pref:{tag(customer_id)}")
         return None if raw is None else Preferences.model_validate_json(raw)
 
     async def get_mark(self, kind: str, key: str, now_ts: float) -> bool:
@@ -272,7 +228,7 @@ class RedisStore:
         self, customer_id: str, marks: Sequence[tuple[str, str]], now_ts: float
     ) -> tuple[Preferences | None, list[bool]]:
         """One MGET for the preferences and every mark."""
-        keys = [f"{self._p}pref:{_tag(customer_id)}"]
+        keys = [f"{self._p}pref:{tag(customer_id)}"]
         keys += [f"{self._p}mark:{kind}:{key}" for kind, key in marks]
         raw, *found = await self._redis.mget(keys)
         preferences = None if raw is None else Preferences.model_validate_json(raw)
@@ -296,7 +252,7 @@ class RedisStore:
         found = await self._redis.zrangebylex(
             index, f"({start}" if start else "-", "+", start=0, num=limit + 1
         )
-        keys = [_text(m) for m in found[:limit]]
+        keys = [text(m) for m in found[:limit]]
         raws = await self._redis.mget([f"{self._p}rev:{k.split(':', 1)[1]}" for k in keys])
         items = [ReviewRecord.model_validate_json(r) for r in raws if r is not None]
         return items, encode_cursor(keys[-1]) if len(found) > limit else None
@@ -323,11 +279,11 @@ class RedisStore:
         dialogue = change.dialogue
         budget_key, challenge_ts = f"{p}b:none", ""
         if change.challenge is not None:
-            budget_key = f"{p}b:{_tag(change.challenge[0])}"
+            budget_key = f"{p}b:{tag(change.challenge[0])}"
             challenge_ts = repr(change.challenge[1])
         pref_key, pref_json = f"{p}pref:none", ""
         if change.preferences is not None:
-            pref_key = f"{p}pref:{_tag(change.preferences[0])}"
+            pref_key = f"{p}pref:{tag(change.preferences[0])}"
             pref_json = change.preferences[1].model_dump_json()
         review_key, review_args = self._review_args(change.review)
         keys = [f"{p}outbox", f"{p}outbox:seq", f"{p}open", f"{p}pay:{payment_id}"]
@@ -340,7 +296,7 @@ class RedisStore:
         args += [ttl.preferences, ttl.ledger, *self._open_index_args(dialogue)]
         for label in change.labels:
             keys += [f"{p}t:{label.terminal_id}", f"{p}m:{label.merchant_id}"]
-            args += [label.payment_day, _label_kind(label)]
+            args += [label.payment_day, label_kind(label)]
         now = time.time()
         for mark in change.marks:
             # ``until`` decides (see get_mark); the TTL only collects the key some time after.
@@ -360,7 +316,7 @@ class RedisStore:
         if dialogue is None:
             return ["", ""]
         phone = f"{self._p}open:p:{dialogue.phone}" if dialogue.phone else ""
-        return [f"{self._p}open:c:{_tag(dialogue.customer_id)}", phone]
+        return [f"{self._p}open:c:{tag(dialogue.customer_id)}", phone]
 
     def _review_args(self, review: ReviewRecord | None) -> tuple[str, list[str | int]]:
         """The review key and ARGV 14-21 of the commit script ('' = no review to write)."""
@@ -398,7 +354,7 @@ class RedisStore:
         keys = [f"{self._p}outbox", f"{self._p}outbox:lease"]
         reply = await self._pending(keys=keys, args=[self._relay_token, OUTBOX_LEASE_MS, limit])
         rows = cast(list[tuple[bytes, list[bytes]]], reply)  # [id, [b"e", event JSON]]
-        return [OutboxEntry(_seq(row_id), EncodedEvent.from_json(f[1])) for row_id, f in rows]
+        return [OutboxEntry(seq(row_id), EncodedEvent.from_json(f[1])) for row_id, f in rows]
 
     async def ack(self, seqs: Sequence[int]) -> None:
         if seqs:
@@ -417,52 +373,8 @@ class RedisStore:
     # --- Retention ----------------------------------------------------------
     async def erase_customer(self, customer_id: str, pseudonym: str) -> Erased:
         """SCAN for the customer's records and scrub them (``friction.storage.redis_erasure``)."""
-        return await erase(self._redis, self._p, _tag(customer_id), customer_id, pseudonym)
+        return await erase(self._redis, self._p, tag(customer_id), customer_id, pseudonym)
 
     async def sweep(self, now_ts: float) -> int:
         """Nothing to do: every key carries a TTL (see the table above)."""
         return 0
-
-
-def _tag(customer_id: str) -> str:
-    """Hash tag that keeps a customer's keys in one Cluster slot (braces are not allowed inside)."""
-    return "{" + customer_id.replace("{", "(").replace("}", ")") + "}"
-
-
-def _text(raw: bytes | str) -> str:
-    """A reply as text (this client does not decode responses; the stubs allow both)."""
-    return raw if isinstance(raw, str) else raw.decode()
-
-
-def _seq(row_id: bytes) -> int:
-    return int(row_id.split(b"-", 1)[1])
-
-
-def _customer(raw: bytes) -> CustomerState:
-    """CustomerState from the script's JSON (numbers kept as exact ``repr`` strings)."""
-    if not raw:
-        return CustomerState()
-    data: dict[str, Any] = orjson.loads(raw)
-    # An empty Lua table encodes as ``{}``: iterating a dict then yields nothing.
-    return CustomerState(
-        history=[(float(t), float(a)) for t, a in (data.get("h") or [])],
-        seen_counterparties={k: float(v) for k, v in (data.get("c") or {}).items()},
-        seen_terminals={k: float(v) for k, v in (data.get("t") or {}).items()},
-    )
-
-
-def _entity(flat: list[bytes]) -> EntityState:
-    """EntityState from a flat HGETALL reply of ``<day>:<n|f|g|p>`` -> count."""
-    days: dict[int, list[int]] = {}
-    for i in range(0, len(flat), 2):
-        day, kind = flat[i].rsplit(b":", 1)
-        days.setdefault(int(day), empty_bucket())[_BUCKET_INDEX[kind]] = int(flat[i + 1])
-    return EntityState(days=days)
-
-
-def _label_kind(label: LabelUpdate) -> str:
-    """The commit script's label code: ``g`` genuine, ``f`` fraud, ``p`` plain fraud (counted
-    as ``f`` and ``p``), as ``features.apply_label`` counts them."""
-    if not label.is_fraud:
-        return "g"
-    return "f" if label.unusual_amount else "p"

@@ -30,18 +30,18 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from friction.backtest.cases import case_of
-from friction.backtest.replay import Case, FrictionReplay, Outcome
 from friction.domain.facts import DAY
 from friction.domain.payment import Payment
+from friction.offline.cases import case_of
+from friction.offline.dataset import LabelArrival, Replayer
+from friction.offline.metrics import average_precision
+from friction.offline.policy_replay import Case, FrictionReplay, Outcome
 from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.model import Model
 from friction.scoring.policy import in_eur
 from friction.settings import Settings
 from friction.simulation import SimConfig, simulate
-from friction.training.dataset import LabelArrival, Replayer
 from friction.training.loop_nightly import Gate, Label, Night, nightly
-from friction.training.metrics import average_precision
 
 Arm = Literal["dialogue", "delayed"]
 OnDay = Callable[["DayResult"], None]

@@ -14,36 +14,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import xgboost as xgb
 from numpy.typing import NDArray
 
-from friction.scoring.features import FEATURE_NAMES
+from friction.offline.booster import LOOP_LEARNING_RATE, fit_model
+from friction.offline.metrics import average_precision
 from friction.scoring.model import Model
-from friction.training.booster import THREADS, BoosterSpec
-from friction.training.boosting import matrix
-from friction.training.metrics import average_precision
-
-LOOP_LEARNING_RATE = 0.2
-"""Larger than ``friction train``'s: a nightly model gets few rounds on a small machine."""
-NIGHTLY = BoosterSpec(
-    params={
-        "objective": "binary:logistic",
-        "eval_metric": "aucpr",
-        "max_depth": 5,
-        "eta": LOOP_LEARNING_RATE,
-        "subsample": 0.9,
-        "colsample_bytree": 0.9,
-        "min_child_weight": 2,
-        "tree_method": "hist",
-        "max_bin": 256,
-        "base_score": 0.5,
-        "seed": 0,
-        "nthread": THREADS,
-    },
-    rounds=0,  # set per night by the caller
-)
-"""The nightly retrain's booster: small, fast, no early stopping (a night's hold-out judges
-the candidate instead); the simulated worlds of ``friction loop`` were set with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +61,6 @@ class Night:
     holdout_frauds: int = 0
     candidate_ap: float = float("nan")
     champion_ap: float = float("nan")
-
-
-def fit_model(
-    X: NDArray[np.float64], y: NDArray[np.int8], weight: NDArray[np.float64],
-    rounds: int, version: str, seed: int = 0, learning_rate: float = 0.1,
-) -> Model:  # fmt: skip
-    """A weighted XGBoost model as the served ``Model`` (no early stopping: nightly, small)."""
-    spec = NIGHTLY.with_params(eta=learning_rate, seed=seed)
-    booster = xgb.train(spec.params, matrix((X, y, weight)), rounds, verbose_eval=False)
-    return Model.from_booster(booster, version=version, feature_names=FEATURE_NAMES)
 
 
 def nightly(

@@ -31,9 +31,9 @@ from rich.console import Console
 from rich.table import Table
 
 from friction.events.sink import SinkRow, partition_files
+from friction.offline.dataset import Dataset
+from friction.offline.train import TrainOptions, TrainResult, fit_and_register
 from friction.scoring.features import FEATURE_NAMES
-from friction.training.dataset import Dataset
-from friction.training.train import TrainOptions, TrainResult, fit_and_register
 
 DEFAULT_MATURE_DAYS = 30.0
 

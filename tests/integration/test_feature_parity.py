@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from friction.events.file_bus import read_events
+from friction.offline.dataset import LabelArrival, read_lines, replay, with_delayed_labels
 from friction.scoring.features import FEATURE_NAMES
 from friction.settings import Settings
-from friction.training.dataset import LabelArrival, read_lines, replay, with_delayed_labels
 from tests.conftest import Client
 
 StartApp = Callable[[Settings], Awaitable[Client]]

@@ -8,10 +8,10 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from friction.offline.train import TrainOptions, train
 from friction.scoring.policy import PolicyFit
 from friction.scoring.registry import POLICY_FILE, champion_version, promote
 from friction.settings import Settings
-from friction.training.train import TrainOptions, train
 from tests.conftest import CANONICAL, Client
 
 StartApp = Callable[[Settings], Awaitable[Client]]

@@ -29,9 +29,9 @@ from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 from friction.api.keys import STORE
+from friction.offline.dataset import read_lines
 from friction.ports import CLAIM_TTL_S
 from friction.settings import Settings
-from friction.training.dataset import read_lines
 from tests.conftest import Client
 from tests.servers import ServerProcess, Service, free_port, tansu_process
 

@@ -15,10 +15,10 @@ import xgboost as xgb
 
 from friction.domain.events import DecisionEvent
 from friction.events.file_bus import read_events
+from friction.offline.dataset import read_lines
 from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.registry import ModelCard, champion_version, load_model, save_candidate
 from friction.settings import Settings
-from friction.training.dataset import read_lines
 from tests.conftest import Client
 
 StartApp = Callable[[Settings], Awaitable[Client]]

@@ -28,10 +28,10 @@ from friction.domain.records import AnyEvent
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
 from friction.events.sink import DatasetWriter, SinkRun, partition_files, run_sink
+from friction.offline.dataset import Replayer, read_lines
 from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.registry import champion_version
 from friction.settings import Settings
-from friction.training.dataset import Replayer, read_lines
 from friction.training.production import Maturity, sink_dataset
 from tests.conftest import Client
 

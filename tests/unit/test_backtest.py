@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from friction.backtest.cases import Cases
 from friction.backtest.policies import block_threshold, silent_block, smart_friction
-from friction.backtest.replay import Case, FrictionReplay
 from friction.backtest.report import summarise, verdict
+from friction.offline.cases import Cases
+from friction.offline.policy_replay import Case, FrictionReplay
 from friction.settings import Settings
 
 HOUR = 3600.0

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from friction.cli import main
+from friction.offline.dataset import read_lines
 from friction.scoring.registry import (
     POLICY_FILE,
     SKETCH_SIZE,
@@ -19,7 +20,6 @@ from friction.scoring.registry import (
     shared_payments,
 )
 from friction.simulation import SimConfig, write_stream
-from friction.training.dataset import read_lines
 
 
 def test_the_sketch_finds_shared_payments_and_never_invents_them() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from friction.backtest.replay import REVIEW_DELAY_S
 from friction.benchmark.dialogue import Discovery, dialogue_labels, weekly_scores
-from friction.benchmark.replay import LabelSchedule, delayed_labels, replay_features
-from friction.benchmark.stream import DAY_SECONDS, Stream, load_stream
+from friction.offline.feature_cache import LabelSchedule, delayed_labels, replay_features
+from friction.offline.handbook_stream import DAY_SECONDS, Stream, load_stream
+from friction.offline.policy_replay import REVIEW_DELAY_S
 from friction.scoring.features import FEATURE_NAMES
 from friction.settings import Settings
 from tests.unit._handbook_stream import write_handbook_csv
@@ -101,7 +101,7 @@ def test_discovery_spreads_quick_labels_over_quiet_terminals(
 
 
 def test_schedules_are_cached_apart(stream: Stream, tmp_path: Path) -> None:
-    from friction.benchmark.replay import cached_features
+    from friction.offline.feature_cache import cached_features
 
     arrival = np.where(stream.fraud == 1, stream.ts + 60.0, stream.ts + DELAY).astype(np.float64)
     quick = LabelSchedule(arrival, stream.fraud)

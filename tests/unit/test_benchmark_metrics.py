@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from friction.benchmark.baseline import BASELINE_FEATURES, baseline_features
-from friction.benchmark.metrics import average_precision, card_precision_at_k, roc_auc
-from friction.benchmark.stream import DAY_SECONDS, F64, I64, Stream
+from friction.offline.handbook_stream import DAY_SECONDS, F64, I64, Stream
+from friction.offline.metrics import average_precision, card_precision_at_k, roc_auc
 
 
 def arr(values: list[float]) -> F64:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from friction.benchmark.replay import cached_features, payment_facts, replay_features
-from friction.benchmark.stream import DAY_SECONDS, data_files, data_hash, load_stream
+from friction.offline.feature_cache import cached_features, payment_facts, replay_features
+from friction.offline.handbook_stream import DAY_SECONDS, data_files, data_hash, load_stream
 from friction.scoring.features import FEATURE_NAMES, FeatureBook, unusual_amount
 from tests.unit._handbook_stream import write_handbook_csv
 

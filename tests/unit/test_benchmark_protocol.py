@@ -15,8 +15,8 @@ from friction.benchmark.protocol import (
     folds_for,
     train_index,
 )
-from friction.benchmark.stream import DAY_SECONDS, Stream
 from friction.errors import InvalidInput
+from friction.offline.handbook_stream import DAY_SECONDS, Stream
 
 S = date_to_day(date(2018, 6, 20))  # the first validation fold's training start
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from friction.backtest.cases import Cases
 from friction.backtest.compare import compare
-from friction.backtest.fit import after_days, fit_policy, split
 from friction.backtest.policies import smart_friction
-from friction.backtest.replay import Case
 from friction.backtest.report import summarise
+from friction.offline.cases import Cases
+from friction.offline.policy_fit import after_days, fit_policy, split
+from friction.offline.policy_replay import Case
 from friction.settings import Settings
 
 DAY = 86_400.0

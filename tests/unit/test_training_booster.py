@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from friction.benchmark import models
-from friction.training.booster import DAY_SECONDS, FRICTION, early_stopped_rounds, fit, holdout_mask
-from friction.training.boosting import local
-from friction.training.train import TrainOptions
+from friction.offline.booster import DAY_SECONDS, FRICTION, early_stopped_rounds, fit, holdout_mask
+from friction.offline.boosting import local
+from friction.offline.train import TrainOptions
 
 RNG = np.random.default_rng(3)
 

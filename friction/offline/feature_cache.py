@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from friction.benchmark.protocol import DELAY_DAYS
-from friction.benchmark.stream import DAY_SECONDS, F64, I64, Stream
 from friction.domain.facts import PaymentFacts
+from friction.offline.handbook_stream import DAY_SECONDS, DELAY_DAYS, F64, I64, Stream
 from friction.scoring import features
 from friction.scoring.features import FEATURE_NAMES, FeatureBook, unusual_amount
 

@@ -21,8 +21,8 @@ from dask import array as da
 from distributed import Client
 from xgboost import dask as dxgb
 
+from friction.offline.boosting import Boost, Rows
 from friction.scoring.features import FEATURE_NAMES
-from friction.training.boosting import Boost, Rows
 
 log = logging.getLogger(__name__)
 

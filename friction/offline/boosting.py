@@ -8,15 +8,13 @@ features, same parameters, same card, same promotion gate.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import xgboost as xgb
 from numpy.typing import NDArray
 
-from friction.errors import MissingExtra
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
 
@@ -26,23 +24,6 @@ Rows = tuple[NDArray[np.float64], NDArray[np.int8], NDArray[np.float64]]
 Boost = Callable[[dict[str, Any], Rows, int, Rows | None, int], xgb.Booster]
 """``boost(params, train, rounds, validation, patience)``: a booster of at most ``rounds``
 rounds; with validation rows it stops ``patience`` rounds after their best eval metric."""
-
-
-@contextlib.contextmanager
-def boosting(dask_scheduler: str | None, progress: bool) -> Iterator[Boost]:
-    """A local ``Boost``, or one on the Dask scheduler at ``dask_scheduler`` (connected once)."""
-    if dask_scheduler is None:
-        yield local(progress)
-        return
-    try:
-        from friction.training.distributed import dask_boosting
-    except ImportError as error:
-        raise MissingExtra(
-            f"--dask-scheduler needs dask[distributed] ({error.name} is missing): "
-            "pip install 'friction[dask]'"
-        ) from error
-    with dask_boosting(dask_scheduler) as boost:
-        yield boost
 
 
 def local(progress: bool, feature_names: Sequence[str] | None = FEATURE_NAMES) -> Boost:

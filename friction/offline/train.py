@@ -7,8 +7,10 @@ promoted only when it is better on the configured metric (or when told).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import platform
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +20,14 @@ import numpy as np
 import xgboost as xgb
 from numpy.typing import NDArray
 
-from friction.backtest.cases import Cases, collect
-from friction.backtest.fit import fit_policy
-from friction.backtest.replay import Case
-from friction.errors import NoModel
+from friction.errors import MissingExtra, NoModel
+from friction.offline.booster import FRICTION, fit
+from friction.offline.boosting import Boost, local
+from friction.offline.cases import Cases, collect
+from friction.offline.dataset import Dataset, build_dataset, read_lines
+from friction.offline.metrics import average_precision, roc_auc
+from friction.offline.policy_fit import fit_policy
+from friction.offline.policy_replay import Case
 from friction.progress import progress_bar
 from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.registry import (
@@ -34,13 +40,26 @@ from friction.scoring.registry import (
     schema_hash,
 )
 from friction.settings import Settings
-from friction.training.booster import FRICTION, fit
-from friction.training.boosting import boosting
-from friction.training.dataset import Dataset, build_dataset, read_lines
-from friction.training.metrics import average_precision, roc_auc
 
 Promote = Literal["if-better", "always", "never"]
 T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def boosting(dask_scheduler: str | None, progress: bool) -> Iterator[Boost]:
+    """A local ``Boost``, or one on the Dask scheduler at ``dask_scheduler`` (connected once)."""
+    if dask_scheduler is None:
+        yield local(progress)
+        return
+    try:
+        from friction.offline.distributed import dask_boosting
+    except ImportError as error:
+        raise MissingExtra(
+            f"--dask-scheduler needs dask[distributed] ({error.name} is missing): "
+            "pip install 'friction[dask]'"
+        ) from error
+    with dask_boosting(dask_scheduler) as boost:
+        yield boost
 
 
 @dataclass

@@ -23,8 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
-from friction.backtest.cases import Cases
-from friction.backtest.replay import dialogue_outcome
+from friction.offline.cases import Cases
+from friction.offline.policy_replay import dialogue_outcome
 from friction.scoring.policy import (
     DEFAULT_FIT,
     LOGIT_LIMIT,

@@ -1,16 +1,26 @@
-"""The handbook's three metrics, in numpy (no scikit-learn dependency for three functions).
+"""Ranking metrics for imbalanced fraud data, in numpy: the one implementation friction uses.
 
-AUC ROC and average precision are computed over all assessment transactions,
-with ties handled the way scikit-learn does (tied scores form one step), so
-numbers are comparable to the book's. Card Precision@k counts cards, not
+``friction train``'s promotion gate, the learning loop, the analytics and the handbook
+benchmark all call these (no scikit-learn dependency for three functions). AUC ROC and
+average precision handle ties the way scikit-learn does (tied scores form one step), so
+numbers are comparable to the book's; ``tests/unit/test_metrics.py`` checks them against
+a brute-force computation. Card Precision@k counts cards, not
 transactions: an investigator can check ``k`` cards a day.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from friction.benchmark.stream import F64, I64
+import numpy as np
+from numpy.typing import NDArray
+
+from friction.offline.handbook_stream import F64, I64
+
+Labels = NDArray[Any]
+"""Fraud labels: booleans or 0/1 integers of any width."""
+Scores = NDArray[Any]
+"""Scores: floats of any width."""
 
 
 def _curve(labels: I64, scores: F64) -> tuple[F64, F64]:
@@ -24,9 +34,9 @@ def _curve(labels: I64, scores: F64) -> tuple[F64, F64]:
     return tps, fps
 
 
-def roc_auc(labels: I64, scores: F64) -> float:
+def roc_auc(labels: Labels, scores: Scores) -> float:
     """Area under the ROC curve (trapezoids, so ties count half)."""
-    tps, fps = _curve(labels, scores)
+    tps, fps = _curve(np.asarray(labels, dtype=np.int64), np.asarray(scores, dtype=np.float64))
     if tps[-1] == 0 or fps[-1] == 0:
         return float("nan")
     tpr = np.r_[0.0, tps / tps[-1]]
@@ -34,9 +44,9 @@ def roc_auc(labels: I64, scores: F64) -> float:
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
 
 
-def average_precision(labels: I64, scores: F64) -> float:
+def average_precision(labels: Labels, scores: Scores) -> float:
     """Average precision: precision at each threshold weighted by the recall it adds."""
-    tps, fps = _curve(labels, scores)
+    tps, fps = _curve(np.asarray(labels, dtype=np.int64), np.asarray(scores, dtype=np.float64))
     if tps[-1] == 0:
         return float("nan")
     precision = tps / (tps + fps)

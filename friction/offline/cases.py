@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from friction.backtest.replay import Case
+from friction.offline.dataset import build_dataset, read_lines
+from friction.offline.policy_replay import Case
 from friction.scoring.model import Model
 from friction.simulation.answers import truths
-from friction.training.dataset import build_dataset, read_lines
 
 Advance = Callable[[float], None]
 HANDBOOK_ANSWER_SEED = 20180401

@@ -15,6 +15,8 @@ import numpy.typing as npt
 
 from friction.errors import InvalidInput
 
+DELAY_DAYS = 7
+"""The handbook's label delay: a day's frauds are known a week later (its protocol)."""
 DAY_SECONDS = 86_400
 COLUMNS = ("TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD")
 
