@@ -56,13 +56,13 @@ from friction.events.webhooks import VerdictWebhooks, check_callback_url
 from friction.metrics import Metrics
 from friction.ports import Channel, EventBus, Quotas, Store
 from friction.review.desk import ReviewDesk
-from friction.review.intake import ending_hook
+from friction.review.intake import decision_hook, ending_hook
 from friction.routes import add_routes, served
 from friction.scoring.registry import load_model, load_policy
 from friction.scoring.shadow import load_shadow
 from friction.service.erasure import sweep_forever
 from friction.service.model_slot import ModelSlot, watch_champion
-from friction.service.scorer import Scorer
+from friction.service.scorer import Scorer, ScorerWiring
 from friction.service.spill import SpillJournal
 from friction.settings import CallbackTarget, Settings
 from friction.storage.embedded import EmbeddedStore
@@ -228,7 +228,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[ENGINE] = engine
     spill = SpillJournal(settings.data_dir / "spill")
     app[METRICS].spill_pending.set_function(lambda: spill.pending)
-    scorer = Scorer(settings, store, slot, engine, reach, app[METRICS], relay.wake, spawn, spill)
+    hooks = ScorerWiring(app[METRICS], relay.wake, spawn, decision_hook(settings))
+    scorer = Scorer(settings, store, slot, engine, reach, spill, hooks)
     app[SCORER] = scorer
     spawn(relay.run())
     spawn(engine.run_timers())
@@ -259,9 +260,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     # in the outbox (it is durable) and goes out after the next start.
     await _bounded(relay.drain(), "publishing the outbox")
     for channel in channels.values():
-        close = getattr(channel, "close", None)
-        if close is not None:
-            await _bounded(close(), f"closing the {channel.name} channel")
+        await _bounded(channel.close(), f"closing the {channel.name} channel")
     await _bounded(bus.close(), "closing the event bus")
     await store.close()
 

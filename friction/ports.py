@@ -162,6 +162,22 @@ class Store(
     async def close(self) -> None: ...
 
 
+class Records(RecordStore, UnitOfWork, Protocol):
+    """What the dialogue side and the spill journal use: read records, commit changes."""
+
+
+class DecisionStore(FeatureStore, Records, Protocol):
+    """What scoring a payment uses: its features, the records it reads, one commit."""
+
+
+class ReviewQueue(ReviewStore, Records, Protocol):
+    """What the review desk uses: the queue, the payments and dialogues behind it, commits."""
+
+
+class ErasureStore(Retention, UnitOfWork, Protocol):
+    """What erasing a customer uses: the erasure itself, and a commit for its audit event."""
+
+
 class EventBus(Protocol):
     async def publish(self, events: Sequence[AnyEvent]) -> None:
         """Deliver events (at least once); consumers de-duplicate on ``event_id``."""
@@ -186,8 +202,15 @@ class OutboundMessage:
 
 
 class Channel(Protocol):
+    """A way to ask a customer: console, in-app, SMS. Opened by the composition root, closed
+    at shutdown (``close``); every adapter passes ``tests/contract/test_channel_contract.py``."""
+
     name: str
 
     async def send(self, message: OutboundMessage) -> str:
         """Deliver the prompt; returns the channel's message id. Raises ChannelError."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the channel holds (connections); it sends nothing afterwards."""
         ...

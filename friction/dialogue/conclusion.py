@@ -15,7 +15,7 @@ from friction.domain.decision import PaymentStatus, Verdict
 from friction.domain.events import LabelSource, LabelValue
 from friction.domain.labels import label_change
 from friction.domain.records import Change, DialogueRecord, DialogueState, PaymentRecord
-from friction.settings import Settings
+from friction.settings import DialogueSettings
 
 Ending = Literal["released", "blocked", "review", "expired", "opted_out", "failed"]
 
@@ -29,7 +29,7 @@ _STATE: dict[Ending, DialogueState] = {
 }
 
 
-def verdict_of(settings: Settings, ending: Ending) -> Verdict:
+def verdict_of(settings: DialogueSettings, ending: Ending) -> Verdict:
     """Released and blocked stand; silence follows settings; anything else goes to a person."""
     if ending in ("released", "blocked", "review"):
         return ending
@@ -50,7 +50,7 @@ def label_of(ending: Ending, last_reply: str | None) -> tuple[LabelValue, LabelS
 
 
 def conclude(
-    settings: Settings,
+    settings: DialogueSettings,
     payment: PaymentRecord,
     dialogue: DialogueRecord,
     ending: Ending,

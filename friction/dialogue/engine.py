@@ -31,8 +31,8 @@ from friction.domain.labels import label_change
 from friction.domain.payment import Payment
 from friction.domain.records import AnyEvent, Change, DialogueRecord, Mark, Preferences
 from friction.errors import ChannelError, Conflict, Gone, NotFound, StoreUnavailable
-from friction.ports import Channel, OutboundMessage, Store
-from friction.settings import Settings
+from friction.ports import Channel, OutboundMessage, Records
+from friction.settings import DialogueSettings
 
 log = logging.getLogger(__name__)
 SENT_RECORD_ATTEMPTS = 8
@@ -46,8 +46,8 @@ class DialogueEngine:
 
     def __init__(
         self,
-        settings: Settings,
-        store: Store,
+        settings: DialogueSettings,
+        store: Records,
         channels: Mapping[str, Channel],
         flows: Mapping[str, Flow],
         wiring: EngineWiring,

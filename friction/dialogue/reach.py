@@ -18,7 +18,7 @@ from friction.dialogue.ladder import PHONE_CHANNELS, ladder_for
 from friction.domain.payment import Payment
 from friction.domain.records import Mark, PaymentRecord
 from friction.ports import Channel, RecordStore
-from friction.settings import Settings
+from friction.settings import DialogueSettings
 
 OPT_OUT = "sms_opt_out"
 """Mark kind: a phone (by ``Reach.phone_ref``) said STOP."""
@@ -42,7 +42,7 @@ class Reach:
     """Reachability and confirmations of a customer, read from the store."""
 
     def __init__(
-        self, settings: Settings, store: RecordStore, channels: Mapping[str, Channel]
+        self, settings: DialogueSettings, store: RecordStore, channels: Mapping[str, Channel]
     ) -> None:
         self._default_channels = settings.default_channels
         self._store = store
@@ -71,7 +71,7 @@ class Reach:
 
 
 def confirmations(
-    settings: Settings, payment: PaymentRecord, counterparty: str, now: datetime
+    settings: DialogueSettings, payment: PaymentRecord, counterparty: str, now: datetime
 ) -> list[Mark]:
     """What a customer's "yes, that was me" vouches for, and for how long: this payment
     retried (``confirm_retry_seconds``) and this payee or merchant (``trusted_days``)."""

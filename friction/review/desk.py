@@ -20,7 +20,7 @@ from friction.domain.labels import label_change
 from friction.domain.records import AuditEntry, Change, Mark, PaymentRecord, ReviewRecord
 from friction.domain.tenancy import local_id, scoped
 from friction.errors import Conflict, NotFound
-from friction.ports import Store
+from friction.ports import ReviewQueue
 from friction.review.intake import DECLINED, open_review, review_id
 from friction.review.schemas import AssignIn, ResolveIn, ReviewDetail, ReviewPage, ReviewQuery
 from friction.review.transcript import transcript
@@ -29,7 +29,7 @@ from friction.review.transcript import transcript
 class ReviewDesk:
     """List, show, assign and resolve review items; open one when a customer contests."""
 
-    def __init__(self, store: Store, wiring: EngineWiring, flows: Mapping[str, Flow]) -> None:
+    def __init__(self, store: ReviewQueue, wiring: EngineWiring, flows: Mapping[str, Flow]) -> None:
         self._store = store
         self._wiring = wiring
         self._flows = flows

@@ -26,7 +26,7 @@ from friction.domain.records import (
     ReviewRecord,
 )
 from friction.domain.tenancy import local_id, scoped, tenant_of
-from friction.settings import Settings
+from friction.settings import DialogueSettings
 
 DECLINED = "contestable_decline"
 """Mark kind: phone -> ``"<payment_id> <locale>"`` of the latest automatic decline."""
@@ -88,7 +88,10 @@ def contest_mark(phone: str, payment_id: str, locale: str, now: datetime, days: 
 
 
 def on_decision(
-    change: Change, payment: Payment, features: Mapping[str, float | None], settings: Settings
+    change: Change,
+    payment: Payment,
+    features: Mapping[str, float | None],
+    settings: DialogueSettings,
 ) -> None:
     """Scoring hook: keep the history snapshot, open a policy review, mark a decline."""
     if change.payment is None or change.payment.status.decision == "allow":
@@ -109,13 +112,26 @@ def on_decision(
         change.marks.append(mark)
 
 
-def ending_hook(settings: Settings) -> Callable[[Change, DialogueRecord, Ending, datetime], None]:
+def decision_hook(
+    settings: DialogueSettings,
+) -> Callable[[Change, Payment, Mapping[str, float | None]], None]:
+    """``on_decision`` with ``settings``, as the scorer's wiring takes it."""
+    return functools.partial(on_decision, settings=settings)
+
+
+def ending_hook(
+    settings: DialogueSettings,
+) -> Callable[[Change, DialogueRecord, Ending, datetime], None]:
     """``on_ending`` with ``settings``, as the dialogue engine's wiring takes it."""
     return functools.partial(on_ending, settings=settings)
 
 
 def on_ending(
-    change: Change, dialogue: DialogueRecord, ending: Ending, now: datetime, settings: Settings
+    change: Change,
+    dialogue: DialogueRecord,
+    ending: Ending,
+    now: datetime,
+    settings: DialogueSettings,
 ) -> None:
     """Dialogue hook: a ``review`` verdict opens an item; a block (by answer or silence) can
     be contested: the customer may ask for a person afterwards ("AGENT")."""

@@ -41,7 +41,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from friction.domain.decision import Decision, Reason
-from friction.settings import Settings
+from friction.settings import PolicySettings
 
 BUDGET_SPENT = Reason(
     code="FRICTION_BUDGET_SPENT",
@@ -184,19 +184,19 @@ def explore_draw(payment_id: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def in_eur(settings: Settings, amount_minor: float, currency: str) -> float:
+def in_eur(settings: PolicySettings, amount_minor: float, currency: str) -> float:
     """An amount in EUR cents, so that losses in different currencies compare."""
     return amount_minor * settings.loss_currency_rates.get(currency, 1.0)
 
 
-def friction_cost(settings: Settings, given: PolicyInput) -> float:
+def friction_cost(settings: PolicySettings, given: PolicyInput) -> float:
     """What a question costs for this customer and channel, if the customer is genuine."""
     per_channel = settings.friction_cost_by_channel.get(given.channel, 1.0)
     growth = 1.0 + settings.friction_cost_growth * given.recent_challenges
     return settings.friction_cost_minor * per_channel * growth
 
 
-def decline_cost(settings: Settings, amount_eur: float) -> float:
+def decline_cost(settings: PolicySettings, amount_eur: float) -> float:
     """What declining a good payment costs: a fixed part and a share of its amount."""
     return settings.decline_cost_minor + settings.decline_cost_share * amount_eur
 
@@ -210,7 +210,7 @@ def costs_of(p: float, amount_eur: float, question: float, declined: float, on: 
     )
 
 
-def choose(settings: Settings, given: PolicyInput, fit: PolicyFit = DEFAULT_FIT) -> Action:
+def choose(settings: PolicySettings, given: PolicyInput, fit: PolicyFit = DEFAULT_FIT) -> Action:
     """The action for a payment, its reasons, propensity and expected-cost figures."""
     if given.amount_minor == 0:
         return _card_check(settings, given)
@@ -237,7 +237,7 @@ def choose(settings: Settings, given: PolicyInput, fit: PolicyFit = DEFAULT_FIT)
     return _ask(settings, given, loss, cost, costs)
 
 
-def _card_check(settings: Settings, given: PolicyInput) -> Action:
+def _card_check(settings: PolicySettings, given: PolicyInput) -> Action:
     """Amount 0 verifies a card: nothing can be lost on it, so it is never asked about (no SMS
     about "EUR 0.00") nor declined for an amount; a score past ``decline_at`` goes to a
     person, since the model learnt on charged payments (issue 15, item 7)."""
@@ -247,14 +247,18 @@ def _card_check(settings: Settings, given: PolicyInput) -> Action:
     return Action("allow", [CARD_CHECK], 1.0, False, 0.0, cost)
 
 
-def decide(settings: Settings, given: PolicyInput) -> tuple[Decision, list[Reason]]:
+def decide(settings: PolicySettings, given: PolicyInput) -> tuple[Decision, list[Reason]]:
     """The action for a payment and any policy reasons to add to the model's."""
     action = choose(settings, given)
     return action.decision, action.reasons
 
 
 def _ask(
-    settings: Settings, given: PolicyInput, loss: float, cost: float, costs: Costs | None = None
+    settings: PolicySettings,
+    given: PolicyInput,
+    loss: float,
+    cost: float,
+    costs: Costs | None = None,
 ) -> Action:
     """Challenge when the customer can be asked; otherwise a person reviews it."""
     if not given.reachable:
@@ -265,7 +269,7 @@ def _ask(
 
 
 def _maybe_explore(
-    settings: Settings,
+    settings: PolicySettings,
     given: PolicyInput,
     loss: float,
     cost: float,

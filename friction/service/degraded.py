@@ -12,7 +12,7 @@ from __future__ import annotations
 from friction.domain.decision import Decision, Reason
 from friction.domain.facts import PaymentFacts
 from friction.scoring.features import CustomerState, EntityState, Snapshot, compute
-from friction.settings import Settings
+from friction.settings import PolicySettings
 
 STORE_DOWN = Reason(
     code="DEGRADED_NO_HISTORY",
@@ -25,7 +25,7 @@ def request_only_features(facts: PaymentFacts) -> list[float]:
     return compute(facts, Snapshot(CustomerState(), EntityState(), EntityState()))
 
 
-def degraded_decision(settings: Settings, channel: str, score: float) -> Decision:
+def degraded_decision(settings: PolicySettings, channel: str, score: float) -> Decision:
     """The configured fail-open/closed rule for this payment channel."""
     rule = settings.degraded_rules.get(channel, settings.degraded_rule)
     if rule == "fail_open":

@@ -23,15 +23,15 @@ from friction.dialogue.engine import DialogueEngine
 from friction.domain.erasure import pseudonym_of
 from friction.domain.events import ErasureEvent
 from friction.domain.records import Change
-from friction.ports import Store
-from friction.settings import Settings
+from friction.ports import ErasureStore, Retention
+from friction.settings import DialogueSettings
 
 log = logging.getLogger(__name__)
 
 
 async def erase_customer(
-    settings: Settings,
-    store: Store,
+    settings: DialogueSettings,
+    store: ErasureStore,
     engine: DialogueEngine,
     customer_id: str,
     on_commit: Callable[[], None],
@@ -58,7 +58,7 @@ async def erase_customer(
     return event
 
 
-async def sweep_forever(store: Store, interval_s: float) -> None:
+async def sweep_forever(store: Retention, interval_s: float) -> None:
     """Delete what is past retention every ``interval_s`` (a no-op on TTL-based stores)."""
     while True:
         checkpoint()  # a library may have swallowed our cancellation

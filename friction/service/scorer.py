@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,31 +20,22 @@ from typing import Any
 from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.reach import Reach
 from friction.domain.decision import (
-    BudgetState,
-    Decision,
-    DialogueRef,
-    PaymentStatus,
     Reason,
-    ScoreResponse,
-    Verdict,
 )
-from friction.domain.events import DecisionEvent
-from friction.domain.facts import PaymentFacts, facts_of
+from friction.domain.facts import facts_of
 from friction.domain.payment import Payment
 from friction.domain.records import AnyEvent, Change, DialogueRecord, PaymentRecord
 from friction.domain.tenancy import DEFAULT_TENANT, scope_payment, scoped
 from friction.errors import Conflict, InProgress, StoreUnavailable
 from friction.metrics import Metrics
-from friction.ports import Store
-from friction.review.intake import on_decision
+from friction.ports import DecisionStore
 from friction.scoring.explain import explain
-from friction.scoring.features import unusual_amount
 from friction.scoring.policy import Action, PolicyInput, choose
-from friction.scoring.shadow import shadow_score
 from friction.service.degraded import STORE_DOWN, degraded_decision, request_only_features
 from friction.service.model_slot import ModelSlot
+from friction.service.outcome import Scored, event_of, record_of
 from friction.service.spill import Spilled, SpillJournal
-from friction.settings import Settings
+from friction.settings import DecisionSettings
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
@@ -71,22 +61,20 @@ class Answer:
     response: str
 
 
-@dataclass(frozen=True, slots=True)
-class Scored:
-    """What one payment's decision is made of, before it becomes records and events."""
+OnDecision = Callable[[Change, Payment, Mapping[str, float | None]], None]
+"""Adds to a decision's change what it calls for (a review item, a contest mark)."""
 
-    tenant: str
-    payment: Payment
-    """Its state ids scoped to the tenant (``tenancy.scope_payment``)."""
-    facts: PaymentFacts
-    body_hash: str
-    vector: list[float]
-    score: float
-    reasons: list[Reason]
-    action: Action
-    fingerprint: str = ""
-    budget_used: int = 0
-    degraded: bool = False
+
+@dataclass(frozen=True, slots=True)
+class ScorerWiring:
+    """What the scorer reports to and hands work to (built by the composition root)."""
+
+    metrics: Metrics
+    on_commit: Callable[[], None]
+    """Wakes the outbox relay after a commit."""
+    spawn: Spawn
+    on_decision: OnDecision
+    """The review layer's intake (``review.intake.decision_hook``)."""
 
 
 class Scorer:
@@ -94,24 +82,23 @@ class Scorer:
 
     def __init__(
         self,
-        settings: Settings,
-        store: Store,
+        settings: DecisionSettings,
+        store: DecisionStore,
         slot: ModelSlot,
         engine: DialogueEngine,
         reach: Reach,
-        metrics: Metrics,
-        on_commit: Callable[[], None],
-        spawn: Spawn,
         spill: SpillJournal,
+        wiring: ScorerWiring,
     ) -> None:
         self._settings = settings
         self._store = store
         self._slot = slot
         self._engine = engine
         self._reach = reach
-        self._metrics = metrics
-        self._on_commit = on_commit
-        self._spawn = spawn
+        self._metrics = wiring.metrics
+        self._on_commit = wiring.on_commit
+        self._spawn = wiring.spawn
+        self._on_decision = wiring.on_decision
         self._spill = spill
         self._inflight: dict[str, asyncio.Future[PaymentRecord]] = {}
         self._degraded: dict[str, Answer] = {}
@@ -228,7 +215,7 @@ class Scorer:
         used = observation.recent_challenges + (1 if dialogue else 0)
         scored = Scored(tenant, payment, facts, body_hash, vector, score, why, action,
                         context.fingerprint, used)  # fmt: skip
-        record = self._record(scored, dialogue, now)
+        record = record_of(scored, dialogue, now, self._slot.model, self._settings)
         await self._commit(scored, record, dialogue, now)
         return record
 
@@ -261,10 +248,10 @@ class Scorer:
         scored = Scored(
             tenant, payment, facts, body_hash, features, score, why, action, degraded=True
         )
-        record = self._record(scored, None, now)
-        event = self._decision_event(scored, record, now)
+        record = record_of(scored, None, now, self._slot.model, self._settings)
+        event = event_of(scored, record, now, self._slot)
         change = Change(payment=record, events=[event])
-        on_decision(change, payment, event.features, self._settings)  # review, contest
+        self._on_decision(change, payment, event.features)  # review, contest
         self._spill_change(change)
         self._metrics.degraded.inc()
         return record
@@ -278,98 +265,13 @@ class Scorer:
         self._metrics.decisions.labels(spilled.record.status.decision).inc()
         self._metrics.spilled.inc()
 
-    def _record(
-        self, scored: Scored, dialogue: DialogueRecord | None, now: datetime
-    ) -> PaymentRecord:
-        """The response given and the record kept, built once from the same values."""
-        payment, decision = scored.payment, scored.action.decision
-        ref = (
-            DialogueRef(id=dialogue.id, channel=dialogue.channel, expires_at=dialogue.expires_at)
-            if dialogue
-            else None
-        )
-        version = self._slot.model.version
-        response = ScoreResponse(
-            payment_id=payment.payment_id,
-            decision=decision,
-            score=round(scored.score, 6),
-            model_version=version,
-            reasons=scored.reasons,
-            dialogue=ref,
-            budget=BudgetState(
-                used=scored.budget_used,
-                limit=self._settings.friction_budget,
-                window_hours=self._settings.friction_window_hours,
-            ),
-            degraded=scored.degraded,
-        )
-        facts = scored.facts
-        return PaymentRecord(
-            tenant=scored.tenant,
-            body_hash=scored.body_hash,
-            response=response.model_dump_json(),
-            status=PaymentStatus(
-                payment_id=payment.payment_id,
-                decision=decision,
-                verdict=_VERDICT[decision],
-                score=response.score,
-                model_version=version,
-                reasons=scored.reasons,
-                dialogue=ref,
-                decided_at=now,
-                verdict_at=None if decision == "challenge" else now,
-            ),
-            customer_id=payment.customer.id,
-            merchant_id=facts.merchant_id,
-            merchant_name=payment.merchant.name,
-            terminal_id=facts.terminal_id,
-            occurred_at=payment.occurred_at,
-            amount_minor=payment.amount.value,
-            currency=payment.amount.currency,
-            channel=payment.channel,
-            propensity=scored.action.propensity,
-            unusual_amount=unusual_amount(scored.vector),
-            fingerprint=scored.fingerprint,
-        )
-
-    def _decision_event(
-        self, scored: Scored, record: PaymentRecord, now: datetime
-    ) -> DecisionEvent:
-        status = record.status
-        names = self._slot.model.feature_names
-        return DecisionEvent(
-            event_id=f"decision:{record.key}",
-            at=now,
-            customer_id=record.customer_id,
-            payment_id=record.key,
-            occurred_at=record.occurred_at,
-            decision=status.decision,
-            score=status.score,
-            model_version=status.model_version,
-            reasons=[r.code for r in status.reasons],
-            features={
-                n: None if math.isnan(v) else v for n, v in zip(names, scored.vector, strict=True)
-            },
-            amount_minor=record.amount_minor,
-            currency=record.currency,
-            merchant_id=record.merchant_id,
-            terminal_id=record.terminal_id,
-            channel=record.channel,
-            propensity=record.propensity,
-            explored=scored.action.explored,
-            expected_loss_minor=scored.action.expected_loss,
-            friction_cost_minor=scored.action.friction_cost,
-            degraded=scored.degraded,
-            shadow=shadow_score(self._slot.shadow, scored.vector),
-        )
-
     async def _commit(
         self, scored: Scored, record: PaymentRecord, dialogue: DialogueRecord | None, now: datetime
     ) -> None:
-        event = self._decision_event(scored, record, now)
+        event = event_of(scored, record, now, self._slot)
         events: list[AnyEvent] = [event]
         change = Change(payment=record, dialogue=dialogue, events=events)
-        on_decision(change, scored.payment, event.features, self._settings)  # review, contest
+        self._on_decision(change, scored.payment, event.features)  # review, contest
         if dialogue is not None:
             events.append(self._engine.event(dialogue, "created", now))
             change.challenge = (record.customer_id, scored.payment.occurred_at.timestamp())
@@ -383,11 +285,3 @@ class Scorer:
         self._on_commit()
         if dialogue is not None:
             self._spawn(self._engine.deliver(dialogue))
-
-
-_VERDICT: dict[Decision, Verdict] = {
-    "allow": "released",
-    "challenge": "pending",
-    "review": "review",
-    "decline": "blocked",
-}

@@ -34,7 +34,7 @@ from friction.domain.records import (
     ReviewRecord,
 )
 from friction.errors import StoreUnavailable
-from friction.ports import Store
+from friction.ports import Records
 
 log = logging.getLogger(__name__)
 LOCK = "owner.lock"
@@ -116,7 +116,7 @@ class SpillJournal:
         self._open.write(spilled.model_dump_json().encode() + b"\n")
         self.pending += 1
 
-    async def replay(self, store: Store, on_stored: Callable[[Spilled], None]) -> int:
+    async def replay(self, store: Records, on_stored: Callable[[Spilled], None]) -> int:
         """Commit the closed segments' lines the store lacks; ``on_stored`` for every line
         once it is known to be stored. Stops at the first store failure (the rest waits)."""
         async with self._replaying:
@@ -138,7 +138,7 @@ class SpillJournal:
             return done
 
     async def _store_line(
-        self, store: Store, segment: Path, line: bytes, on_stored: Callable[[Spilled], None]
+        self, store: Records, segment: Path, line: bytes, on_stored: Callable[[Spilled], None]
     ) -> bool:
         """Commit one line unless the store has it; an unreadable one is set aside (False)."""
         try:
@@ -154,7 +154,7 @@ class SpillJournal:
         return True
 
     async def run(
-        self, store: Store, every_seconds: float, on_stored: Callable[[Spilled], None]
+        self, store: Records, every_seconds: float, on_stored: Callable[[Spilled], None]
     ) -> None:
         """Replay forever, every ``every_seconds``."""
         while True:

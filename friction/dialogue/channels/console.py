@@ -11,6 +11,7 @@ import sys
 from typing import TextIO
 
 from friction.domain.privacy import mask_phone
+from friction.errors import ChannelError
 from friction.ports import OutboundMessage
 
 
@@ -25,7 +26,12 @@ class ConsoleChannel:
         self.sent: list[OutboundMessage] = []
 
     async def send(self, message: OutboundMessage) -> str:
+        if not message.phone:  # as a real SMS could not: the ladder moves on
+            raise ChannelError(f"dialogue {message.dialogue_id}: customer has no phone number")
         out = self._out or sys.stdout
         print(f"[sms → {mask_phone(message.phone)}] {message.text}", file=out, flush=True)
         self.sent.append(message)
         return f"console-{next(self._ids)}"
+
+    async def close(self) -> None:
+        """Nothing to release: it only prints."""

@@ -17,3 +17,6 @@ class InAppChannel:
     async def send(self, message: OutboundMessage) -> str:
         self._hub.customer_changed(message.customer_id)
         return f"in_app-{message.dialogue_id}"
+
+    async def close(self) -> None:
+        """Nothing to release: the streams belong to the HTTP server."""

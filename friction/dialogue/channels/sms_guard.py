@@ -36,7 +36,7 @@ from friction.domain.records import Quota
 from friction.errors import ChannelError
 from friction.metrics import Metrics
 from friction.ports import Channel, OutboundMessage, Quotas
-from friction.settings import Settings
+from friction.settings import SmsSettings
 
 log = logging.getLogger(__name__)
 REFUSED_TYPES = frozenset(
@@ -75,7 +75,7 @@ class SmsLimits:
     spend_cap: float = 50.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SmsLimits:
+    def from_settings(cls, settings: SmsSettings) -> SmsLimits:
         return cls(
             allowed_prefixes=tuple(settings.sms_allowed_prefixes),
             window_s=settings.sms_window_seconds,
@@ -155,7 +155,5 @@ class SmsGuard:
         return await self._quotas.take_quotas(caps, self._clock())
 
     async def close(self) -> None:
-        """Close the wrapped channel, if it holds resources."""
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            await close()
+        """Close the wrapped channel."""
+        await self._inner.close()
