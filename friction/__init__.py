@@ -6,8 +6,11 @@ Where to start reading:
   bus, channels, model and engine and wires the HTTP routes (``friction.routes``).
 - ``friction.service.scorer.Scorer`` — the ``POST /v1/score`` hot path.
 - ``friction.dialogue.engine.DialogueEngine`` — challenges and their answers.
-- ``friction.ports`` — the interfaces every adapter implements.
+- ``friction.domain`` — the vocabulary every layer speaks; ``friction.ports`` — the
+  interfaces every adapter implements.
 - ``friction.cli`` — the ``friction`` command (serve, simulate, train, ...).
+
+The layers, and a payment's walk through them: ``docs/architecture.md``.
 """
 
 __version__ = "0.1.0"
