@@ -25,6 +25,16 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
                                PRIMARY KEY (ns, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS rule_list (tenant TEXT NOT NULL, name TEXT NOT NULL,
+                                      value BLOB NOT NULL, PRIMARY KEY (tenant, name))
+                                      WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rule_entry (tenant TEXT NOT NULL, list TEXT NOT NULL,
+                                       value TEXT NOT NULL, entry BLOB NOT NULL,
+                                       PRIMARY KEY (tenant, list, value)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rule (tenant TEXT NOT NULL, id TEXT NOT NULL, value BLOB NOT NULL,
+                                 PRIMARY KEY (tenant, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rules_version (tenant TEXT PRIMARY KEY, version INTEGER NOT NULL)
+                                          WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS review (id TEXT PRIMARY KEY, status TEXT NOT NULL, assignee TEXT,
                                    sort TEXT NOT NULL, version INTEGER NOT NULL,
                                    value BLOB NOT NULL, tenant TEXT NOT NULL DEFAULT 'default');
