@@ -25,6 +25,13 @@ HEADROOM = 32
 WAIT_SHARE = 0.5
 """Longest wait for a free connection, as a share of the store time-out: the command
 itself must still fit in what is left."""
+CONNECT_SECONDS = 1.0
+"""Least time a new connection may take. Opening one takes several turns of the event
+loop (connect, transport, handshake), and with hundreds of requests in flight a turn can
+last ~0.1 s: bounded by the store time-out, 1-17 % of answers went degraded at 256
+connections on a healthy Redis and a busy machine, none with this floor (docs/security.md).
+A frozen Redis still costs only the store time-out (its kernel accepts the connection; the
+handshake's reply is what times out); an unreachable host costs up to this."""
 
 
 def _nothing() -> None:

@@ -97,7 +97,13 @@ from friction.scoring.features import (
 from friction.storage.erasure import Erased
 from friction.storage.marks import live_value
 from friction.storage.redis_erasure import erase
-from friction.storage.redis_pool import WAIT_SHARE, PoolWatch, WatchedPool, pool_size
+from friction.storage.redis_pool import (
+    CONNECT_SECONDS,
+    WAIT_SHARE,
+    PoolWatch,
+    WatchedPool,
+    pool_size,
+)
 from friction.storage.redis_scripts import (
     COMMIT_LUA,
     OBSERVE_LUA,
@@ -196,7 +202,7 @@ class RedisStore:
             timeout=timeout_s * WAIT_SHARE,
             decode_responses=False,
             socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
+            socket_connect_timeout=max(timeout_s, CONNECT_SECONDS),
         )
         return cls(Redis.from_pool(pool), prefix)
 
