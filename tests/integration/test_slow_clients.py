@@ -54,6 +54,8 @@ async def service(tmp_path: Path, models_dir: Path) -> AsyncIterator[tuple[Servi
     env = service_env(
         tmp_path / "var", models_dir, api_keys=f'{{"acme": "{KEY}"}}',
         twilio_auth_token="twilio-test-token", body_timeout_seconds="2",
+        default_channels="in_app", token_secret="slow-clients-token-secret",
+        pseudonym_secret="slow-clients-pseudonym-secret",
     )  # fmt: skip
     async with serving(env, log) as process:
         yield process, log
