@@ -203,6 +203,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         load_policy(settings.models_dir),
     )
     store = open_store(settings, app[METRICS])
+    if isinstance(store, RedisStore):
+        await store.warm()  # opened now, not by the first burst of requests
     bus = open_bus(settings)
     relay = OutboxRelay(store, bus)
     tasks: set[asyncio.Task[None]] = set()

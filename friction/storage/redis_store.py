@@ -97,13 +97,7 @@ from friction.scoring.features import (
 from friction.storage.erasure import Erased
 from friction.storage.marks import live_value
 from friction.storage.redis_erasure import erase
-from friction.storage.redis_pool import (
-    CONNECT_SECONDS,
-    WAIT_SHARE,
-    PoolWatch,
-    WatchedPool,
-    pool_size,
-)
+from friction.storage.redis_pool import WAIT_SHARE, PoolWatch, WatchedPool, pool_size
 from friction.storage.redis_scripts import (
     COMMIT_LUA,
     OBSERVE_LUA,
@@ -202,9 +196,16 @@ class RedisStore:
             timeout=timeout_s * WAIT_SHARE,
             decode_responses=False,
             socket_timeout=timeout_s,
-            socket_connect_timeout=max(timeout_s, CONNECT_SECONDS),
+            socket_connect_timeout=timeout_s,
         )
         return cls(Redis.from_pool(pool), prefix)
+
+    async def warm(self) -> None:
+        """Open the pool's connections before the first request (``WatchedPool.fill``)."""
+        pool = self._redis.connection_pool
+        if isinstance(pool, WatchedPool):
+            opened = await pool.fill()
+            log.info("redis: %d of %d connections open", opened, pool.max_connections)
 
     # --- FeatureStore -------------------------------------------------------
     async def observe(

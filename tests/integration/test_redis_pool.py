@@ -9,8 +9,9 @@ connection, and the service really had more requests in flight than the old pool
 connections (its own high-water mark), so the test cannot pass by being too slow to
 load it. The store time-out is the default (0.25 s): connections opened while the process
 is saturated must not count the event loop's turns against it.
-A second test shows a wait for a connection, and a wait that runs out, being counted
-(``friction_store_pool_waits_total`` / ``friction_store_pool_timeouts_total``).
+Two more show a wait for a connection, and a wait that runs out, being counted
+(``friction_store_pool_waits_total`` / ``friction_store_pool_timeouts_total``), and the
+pool filled at start-up.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from friction.storage.redis_pool import PoolWatch, WatchedPool
+from friction.storage.redis_pool import PoolWatch, WatchedPool, pool_size
+from friction.storage.redis_store import RedisStore
 from tests.conftest import CANONICAL
-from tests.servers import ServerProcess, Service, metric, service_env, serving
+from tests.servers import ServerProcess, Service, free_port, metric, service_env, serving
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(240)]
 MAX_INFLIGHT = 256
@@ -115,3 +117,21 @@ async def test_pool_waits_and_time_outs_are_counted(own_redis: ServerProcess) ->
         assert counts == Counter(waited=2, timed_out=1)
     finally:
         await redis.aclose()
+
+
+async def test_the_pool_is_filled_before_the_first_request(own_redis: ServerProcess) -> None:
+    """Connections opened by a burst of load on a saturated loop time out; at start-up the
+    loop is idle. A Redis that is down at start-up is not an error (requests degrade)."""
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    store = RedisStore.from_url(url, max_inflight=8)
+    raw = Redis.from_url(url)
+    try:
+        before = len(await raw.client_list())
+        await store.warm()
+        assert len(await raw.client_list()) - before == pool_size(8)
+    finally:
+        await raw.aclose()
+        await store.close()
+    down = RedisStore.from_url(f"redis://127.0.0.1:{free_port()}/0", max_inflight=8)
+    await down.warm()
+    await down.close()
