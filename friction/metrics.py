@@ -60,7 +60,7 @@ class Metrics:
         self.client_errors = Counter(
             "friction_client_errors",
             "Requests refused for how the client sent them: slow_body (408), aborted_body and "
-            "broken_body (400), per_client_limit (429 on routes without an API key).",
+            "unreadable_body (400), per_client_limit (429 on routes without an API key).",
             ["kind"],
             registry=self.registry,
         )

@@ -200,8 +200,8 @@ def _starters(workdir: Path, models: Path, plan: Plan) -> list[tuple[str, Starte
         def start() -> Iterator[Target]:
             port = free_port()
             with (
-                services.redis_and_kafka(workdir) as env,
-                services.friction(workdir, models, port, env, workers=workers),
+                services.redis_and_kafka(workdir) as backends,
+                services.friction(workdir, models, port, backends.env, workers=workers),
             ):
                 yield Target(port, "/v1/score", pay)
 

@@ -14,14 +14,22 @@ open-loop run cannot be measured from the moment a request was due.
   latency runs from the moment it was issued, so time spent waiting for a free
   connection (server backlog) counts — no coordinated omission beyond the ~1 ms
   granularity of the event loop's timer.
+- ``slowloris``: sockets that send a request's headers and then its body a byte a
+  second, re-created a second after the server answers or closes one (the faults
+  bench and ``tests/integration/test_slow_clients.py``).
+
+A 429 is neither a success nor an error: its latency is kept apart (``shed_s``), since
+how fast an overloaded server says "come back later" is part of what it costs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +65,7 @@ class Result:
 
     seconds: float
     latencies_s: list[float] = field(default_factory=list)
+    shed_s: list[float] = field(default_factory=list)
     errors: int = 0
     response_bytes: int = 0
 
@@ -66,10 +75,11 @@ class Result:
         return len(self.latencies_s)
 
     def summary(self) -> dict[str, float]:
-        """Throughput, latency percentiles (ms), errors and mean response size."""
+        """Throughput, latency percentiles (ms), errors and mean response size; with 429s,
+        how many and their p99."""
         lat = np.asarray(self.latencies_s) * 1000 if self.latencies_s else np.zeros(1)
         p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
-        return {
+        out = {
             "rps": round(self.ok / self.seconds, 1),
             "p50_ms": round(float(p50), 3),
             "p99_ms": round(float(p99), 3),
@@ -78,6 +88,10 @@ class Result:
             "ok": self.ok,
             "bytes": round(self.response_bytes / max(self.ok, 1), 1),
         }
+        if self.shed_s:
+            out["shed"] = len(self.shed_s)
+            out["shed_p99_ms"] = round(float(np.percentile(self.shed_s, 99)) * 1000, 3)
+        return out
 
 
 class _Conn(asyncio.Protocol):
@@ -172,6 +186,8 @@ def _record(result: Result, started: float, status: int, size: int, counting: bo
     if 200 <= status < 300:
         result.latencies_s.append(time.perf_counter() - started)
         result.response_bytes += size
+    elif status == 429:
+        result.shed_s.append(time.perf_counter() - started)
     else:
         result.errors += 1
 
@@ -234,8 +250,50 @@ async def open_loop(
     give_up_at = begin + seconds + DRAIN_S
     await _ticking([pacer(), *users], begin, seconds, tick, hard_stop=give_up_at)
     result.seconds = max(seconds, time.perf_counter() - begin)
-    result.errors = int(rate * seconds) - result.ok  # in flight at the hard stop: failed too
+    # in flight at the hard stop: failed too
+    result.errors = int(rate * seconds) - result.ok - len(result.shed_s)
     return result
+
+
+async def slowloris(
+    port: int, paths: Sequence[str], sockets: int, stop: asyncio.Event
+) -> Counter[int]:
+    """``sockets`` slow requests spread over ``paths`` until ``stop``: each sends its headers
+    (a 1000-byte body announced), ``{``, then a space a second. Returns the statuses the
+    server answered them with (a socket closed without an answer counts nothing)."""
+    answers: Counter[int] = Counter()
+
+    async def one(path: str) -> None:
+        form = "twilio" in path  # Twilio posts forms; the rest JSON
+        ctype = "application/x-www-form-urlencoded" if form else "application/json"
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
+                "Content-Length: 1000\r\n\r\n{").encode()  # fmt: skip
+        while not stop.is_set():
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(1.0)
+                continue
+            status_line = asyncio.ensure_future(reader.readline())
+            try:
+                writer.write(head)
+                while not stop.is_set():
+                    done, _ = await asyncio.wait([status_line], timeout=1.0)
+                    if done:
+                        break
+                    writer.write(b" ")
+                answered = status_line.done() and not status_line.exception()
+                if answered and (found := re.match(rb"HTTP/1.1 (\d+)", status_line.result())):
+                    answers[int(found.group(1))] += 1
+            except OSError:
+                pass
+            finally:
+                status_line.cancel()
+                writer.close()
+            await asyncio.sleep(1.0)
+
+    await asyncio.gather(*(one(paths[i % len(paths)]) for i in range(sockets)))
+    return answers
 
 
 async def _ticking(

@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -159,9 +160,18 @@ def friction(
         yield
 
 
+@dataclass(frozen=True)
+class Backends:
+    """A Redis and a Tansu broker on loopback, and the FRICTION_* settings that use them."""
+
+    env: dict[str, str]
+    redis: ServerProcess
+    """The Redis process, for fault scenarios (freeze, kill)."""
+
+
 @contextlib.contextmanager
-def redis_and_kafka(workdir: Path) -> Iterator[dict[str, str]]:
-    """A Redis and a Tansu broker on loopback; the FRICTION_* settings that use them."""
+def redis_and_kafka(workdir: Path) -> Iterator[Backends]:
+    """A Redis and a Tansu broker on loopback until the block ends."""
     servers: list[ServerProcess] = []
     try:
         for make, sub in ((redis_process, "redis"), (tansu_process, "tansu")):
@@ -174,13 +184,18 @@ def redis_and_kafka(workdir: Path) -> Iterator[dict[str, str]]:
         raise Unavailable(f"Redis/Kafka servers: {str(error)[:300]}") from None
     redis, tansu = servers
     try:
-        yield {
-            "FRICTION_STORE": f"redis://127.0.0.1:{redis.port}/0",
-            "FRICTION_BUS": f"kafka://127.0.0.1:{tansu.port}",
-            "FRICTION_KAFKA_IDEMPOTENT": "false",  # Tansu has no idempotent producer
-        }
+        yield Backends(
+            {
+                "FRICTION_STORE": f"redis://127.0.0.1:{redis.port}/0",
+                "FRICTION_BUS": f"kafka://127.0.0.1:{tansu.port}",
+                "FRICTION_KAFKA_IDEMPOTENT": "false",  # Tansu has no idempotent producer
+            },
+            redis,
+        )
     finally:
         for server in reversed(servers):
+            if server.running:
+                server.thaw()  # a frozen server ignores SIGTERM until it runs again
             server.stop()
 
 

@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable, Collection
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
-from aiohttp.web_protocol import RequestPayloadError
 
 from friction.api.carddata import card_data_fields, redact
 from friction.api.schemas import ErrorBody
@@ -184,12 +183,15 @@ def body_middleware(timeout_s: float, metrics: Metrics) -> Middleware:
             )
             response.force_close()
             return response
-        except (ConnectionError, HttpProcessingError, RequestPayloadError) as error:
-            # RequestPayloadError: a body that cannot be decoded (a false Content-Encoding)
-            kind = "aborted_body" if isinstance(error, ConnectionError) else "broken_body"
-            metrics.client_errors.labels(kind).inc()
-            log.info("%s: client went away mid-body or sent a broken one (400): %s", route, kind)
-            return error_response(400, kind, "the request body was incomplete or malformed")
+        except ConnectionError:
+            metrics.client_errors.labels("aborted_body").inc()
+            log.info("%s: client went away mid-body (400); nothing done", route)
+            return error_response(400, "aborted_body", "the connection closed mid-body")
+        except (web.RequestPayloadError, HttpProcessingError) as error:  # broken encoding/framing
+            metrics.client_errors.labels("unreadable_body").inc()
+            kind = type(error.__cause__ or error).__name__  # its message may quote the bytes
+            log.warning("%s: unreadable body from %s answered 400: %s", route, request.remote, kind)
+            return error_response(400, "unreadable_body", "the request body could not be decoded")
         except web.HTTPException as error:  # 413: larger than max_body_bytes
             return _http_error_response(error)
         return await handler(request)

@@ -29,6 +29,7 @@ class OutboxRelay:
         self._bus = bus
         self._idle = idle_seconds
         self._wakeup = asyncio.Event()
+        self._unacked: list[int] = []  # published, but the store did not take the ack
         self.published = 0
 
     def wake(self) -> None:
@@ -37,9 +38,14 @@ class OutboxRelay:
     async def drain(self) -> int:
         """Publish everything pending now; returns how many events went out."""
         sent = 0
+        if self._unacked:  # a stalled store missed the ack: acknowledge, do not publish again
+            await self._outbox.ack(self._unacked)
+            self._unacked = []
         while entries := await self._outbox.pending(BATCH):
             await self._bus.publish_encoded([entry.event for entry in entries])
-            await self._outbox.ack([entry.seq for entry in entries])
+            self._unacked = [entry.seq for entry in entries]
+            await self._outbox.ack(self._unacked)
+            self._unacked = []
             sent += len(entries)
         self.published += sent
         return sent

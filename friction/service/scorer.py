@@ -34,7 +34,7 @@ from friction.scoring.policy import Action, PolicyInput, choose
 from friction.service.degraded import STORE_DOWN, degraded_decision, request_only_features
 from friction.service.model_slot import ModelSlot
 from friction.service.outcome import Scored, event_of, record_of
-from friction.service.spill import Spilled, SpillJournal
+from friction.service.spill import Answer, AnswerMemory, Spilled, SpillJournal
 from friction.settings import DecisionSettings
 
 log = logging.getLogger(__name__)
@@ -48,17 +48,6 @@ RETRY_ALLOWED = Action(
         )
     ],
 )
-DEGRADED_MEMORY = 100_000
-"""Spilled decisions remembered in memory for idempotency until each is in the store."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What a retry needs of a decision: the body it must match and the bytes it gets
-    (~650 bytes, a fifth of a whole record: many are kept in memory)."""
-
-    body_hash: str
-    response: str
 
 
 OnDecision = Callable[[Change, Payment, Mapping[str, float | None]], None]
@@ -101,8 +90,8 @@ class Scorer:
         self._on_decision = wiring.on_decision
         self._spill = spill
         self._inflight: dict[str, asyncio.Future[PaymentRecord]] = {}
-        self._degraded: dict[str, Answer] = {}
-        self._recent: dict[str, Answer] = {}  # insertion order: the oldest is evicted first
+        self._answers = AnswerMemory(settings.recent_answers)
+        self._store_down = False  # one warning an outage, not a line a degraded answer
         self._window_s = settings.friction_window_hours * 3600
 
     @property
@@ -119,8 +108,7 @@ class Scorer:
     def forget_degraded(self, spilled: Spilled) -> None:
         """A spilled decision is in the store: its idempotency is the store's again. A
         challenge's prompt goes out now, unless someone already sent it."""
-        if (answer := self._degraded.pop(spilled.key, None)) is not None:
-            self._remember(spilled.key, answer)
+        self._answers.stored(spilled.key)
         if spilled.dialogue is not None:
             self._spawn(self._deliver_created(spilled.dialogue))
 
@@ -154,13 +142,7 @@ class Scorer:
         in_flight = self._inflight.get(key)
         if in_flight is not None:
             return await asyncio.shield(in_flight)
-        return self._degraded.get(key) or self._recent.get(key)
-
-    def _remember(self, key: str, answer: Answer) -> None:
-        """Keep the latest ``recent_answers`` answers, forgetting the oldest."""
-        self._recent[key] = answer
-        if len(self._recent) > self._settings.recent_answers:
-            del self._recent[next(iter(self._recent))]
+        return self._answers.get(key)
 
     async def _once(self, tenant: str, payment: Payment, body_hash: str) -> PaymentRecord:
         """Decide once even if the same payment arrives many times at once."""
@@ -171,7 +153,9 @@ class Scorer:
             try:
                 record = await self._decide(tenant, payment, body_hash)
             except StoreUnavailable as error:
-                log.warning("store unavailable, deciding %s degraded: %s", key, error.message)
+                if not self._store_down:
+                    log.warning("store unavailable, deciding degraded: %s", error.message)
+                self._store_down = True
                 record = self._decide_degraded(tenant, payment, body_hash)
             future.set_result(record)
             return record
@@ -260,8 +244,7 @@ class Scorer:
         """Journal a decision the store has not taken (or may take later), remember it."""
         spilled = Spilled.of(change)
         self._spill.append(spilled)
-        if len(self._degraded) < DEGRADED_MEMORY:
-            self._degraded[spilled.key] = Answer(spilled.record.body_hash, spilled.record.response)
+        self._answers.spilled(spilled.record)
         self._metrics.decisions.labels(spilled.record.status.decision).inc()
         self._metrics.spilled.inc()
 
@@ -280,7 +263,10 @@ class Scorer:
         except StoreUnavailable:  # outcome unknown (it may land when the store resumes):
             self._spill_change(change)  # the answer is this decision, stored exactly once
             return
-        self._remember(record.key, Answer(record.body_hash, record.response))
+        self._answers.committed(record)
+        if self._store_down:
+            log.info("store answers again: decisions are committed, not spilled")
+            self._store_down = False
         self._metrics.decisions.labels(record.status.decision).inc()
         self._on_commit()
         if dialogue is not None:

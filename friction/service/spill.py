@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -38,6 +39,51 @@ from friction.ports import Records
 
 log = logging.getLogger(__name__)
 LOCK = "owner.lock"
+
+
+SPILLED_MEMORY = 100_000
+"""Spilled answers kept in memory until each is in the store (a longer outage's beyond it
+are answered from the store once their line is replayed, or degraded anew before)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a retry needs of a decision: the body it must match and the bytes it gets
+    (~650 bytes, a fifth of a whole record: many are kept in memory)."""
+
+    body_hash: str
+    response: str
+
+
+class AnswerMemory:
+    """The answers a retry may need when the store cannot give them: every spilled decision
+    until its own line is stored, and the latest ``recent`` answers (a gateway retries when
+    the store is slow, so a retry must not need the store to get the first answer)."""
+
+    def __init__(self, recent: int) -> None:
+        self._recent = recent
+        self._spilled: dict[str, Answer] = {}
+        self._latest: dict[str, Answer] = {}  # insertion order: the oldest goes first
+
+    def get(self, key: str) -> Answer | None:
+        return self._spilled.get(key) or self._latest.get(key)
+
+    def spilled(self, record: PaymentRecord) -> None:
+        if len(self._spilled) < SPILLED_MEMORY:
+            self._spilled[record.key] = Answer(record.body_hash, record.response)
+
+    def stored(self, key: str) -> None:
+        """A spilled decision's line is in the store: it is one of the latest now."""
+        if (answer := self._spilled.pop(key, None)) is not None:
+            self._keep(key, answer)
+
+    def committed(self, record: PaymentRecord) -> None:
+        self._keep(record.key, Answer(record.body_hash, record.response))
+
+    def _keep(self, key: str, answer: Answer) -> None:
+        self._latest[key] = answer
+        if len(self._latest) > self._recent:
+            del self._latest[next(iter(self._latest))]
 
 
 class Spilled(BaseModel):

@@ -155,6 +155,13 @@ class RedisStore:
         )
         return cls(Redis.from_pool(pool), prefix)
 
+    async def warm(self) -> None:
+        """Open the pool's connections before the first request (``WatchedPool.fill``)."""
+        pool = self._redis.connection_pool
+        if isinstance(pool, WatchedPool):
+            opened = await pool.fill()
+            log.info("redis: %d of %d connections open", opened, pool.max_connections)
+
     # --- FeatureStore -------------------------------------------------------
     async def observe(
         self, facts: PaymentFacts, budget_window_s: float, payment_id: str
@@ -367,8 +374,8 @@ class RedisStore:
                 with contextlib.suppress(RedisError, OSError):
                     await self._release(keys=[f"{self._p}outbox:lease"], args=[self._relay_token])
                 await self._redis.aclose()
-        except TimeoutError:
-            log.warning("redis connections did not close within %.0fs; abandoned", CLOSE_SECONDS)
+        except (TimeoutError, RedisError) as error:  # one of the pool's sockets slow to close
+            log.warning("redis connections not all closed (%s); abandoned", type(error).__name__)
 
     # --- Retention ----------------------------------------------------------
     async def erase_customer(self, customer_id: str, pseudonym: str) -> Erased:

@@ -160,6 +160,6 @@ async def test_an_undecodable_body_is_a_400_not_a_500(
     )
     answer = await send_raw(client.port, raw)
     status, body = last_answer(answer)
-    assert (status, body["error"]) == (400, "broken_body") and not leaked(answer)
+    assert (status, body["error"]) == (400, "unreadable_body") and not leaked(answer)
     assert all(r.levelno < logging.ERROR and r.exc_info is None for r in caplog.records)
-    assert any("broken one (400)" in r.getMessage() for r in caplog.records)
+    assert any("unreadable body" in r.getMessage() for r in caplog.records)

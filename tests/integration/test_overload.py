@@ -1,7 +1,7 @@
 """Overload: past the in-flight bound, fast 429s instead of a growing queue.
 
-Behaviour only; the latency this buys is measured by the bench (``loadtest/bench.py
---overload``), where a shared machine's stalls cannot fail a build. Here 4 x
+Behaviour only; the latency this buys is measured by the bench (``loadtest/faults.py
+--only overload``), where a shared machine's stalls cannot fail a build. Here 4 x
 ``MAX_INFLIGHT`` clients send back to back for a few seconds against a service in its
 own process: far more requests than the bound are always waiting, whatever the
 machine's speed. What must hold on any machine:

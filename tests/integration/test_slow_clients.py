@@ -7,11 +7,12 @@ that closed mid-body produced a 500 and an ERROR traceback.
 
 Here the service runs in its own process with a tenant key. A slowloris of 300
 sockets on ``/v1/dialogues/x/answer`` and ``/webhooks/twilio/sms`` (headers, ``{``,
-then a byte a second; a new socket a second after one is closed) runs while
-the tenant scores. What must hold: every tenant request is answered 200; every slow
-socket that got an answer got a 4xx (408: body too slow, 429: too many from one
-address), never a 5xx; the service logs no ERROR. The tenant's p99 under attack, as a
-ratio to its p99 unloaded in the same test, is printed (the bench owns latency).
+then a byte a second; a new socket a second after one is closed: ``loadtest/loadgen.py``
+``slowloris``) runs while the tenant scores. What must hold: every tenant request is
+answered 200; every slow socket that got an answer got a 4xx (408: body too slow, 429:
+too many from one address), never a 5xx; the service logs no ERROR. The tenant's p99
+under attack, as a ratio to its p99 unloaded in the same test, is printed (the bench,
+``loadtest/faults.py``, owns latency).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import copy
 import re
 import socket
 import struct
+import sys
 import time
 import uuid
 from collections import Counter
@@ -33,7 +35,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import CANONICAL, secret_env
-from tests.servers import Service, metric, service_env, serving
+from tests.servers import ROOT, Service, metric, service_env, serving
+
+sys.path.insert(0, str(ROOT / "loadtest"))
+from loadgen import slowloris
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 SOCKETS = 300
@@ -76,36 +81,6 @@ async def tenant_scores(session: aiohttp.ClientSession, url: str) -> tuple[list[
     return statuses, latencies
 
 
-async def slow_socket(port: int, path: str, stop: asyncio.Event, answers: Counter[int]) -> None:
-    """Headers and ``{``, then a byte a second; a new socket a second after one is answered
-    or closed (as slowloris tools re-create their dead sockets on each sweep)."""
-    ctype = FORM if "twilio" in path else "application/json"
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
-            "Content-Length: 1000\r\n\r\n{").encode()  # fmt: skip
-    while not stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.1)
-            continue
-        try:
-            writer.write(head)
-            status_line = asyncio.ensure_future(reader.readline())
-            while not stop.is_set():
-                done, _ = await asyncio.wait([status_line], timeout=1.0)
-                if done:
-                    break
-                writer.write(b" ")
-            if status_line.done() and (found := re.match(rb"HTTP/1.1 (\d+)", status_line.result())):
-                answers[int(found.group(1))] += 1
-            status_line.cancel()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-        await asyncio.sleep(1.0)
-
-
 def p99(latencies: list[float]) -> float:
     return float(np.percentile(np.asarray(latencies), 99))
 
@@ -118,17 +93,14 @@ async def test_a_slowloris_on_customer_routes_does_not_starve_a_tenant(
     async with aiohttp.ClientSession(timeout=timeout) as session:
         await tenant_scores(session, process.url)  # warm-up: JIT, connections
         quiet_statuses, quiet = await tenant_scores(session, process.url)
-        stop, answers = asyncio.Event(), Counter[int]()
-        attack = [
-            asyncio.create_task(slow_socket(process.port, SLOW_PATHS[i % 2], stop, answers))
-            for i in range(SOCKETS)
-        ]
+        stop = asyncio.Event()
+        attack = asyncio.create_task(slowloris(process.port, SLOW_PATHS, SOCKETS, stop))
         await asyncio.sleep(3.0)  # every socket connected; the first ones timed out once
         try:
             attacked_statuses, attacked = await tenant_scores(session, process.url)
         finally:
             stop.set()
-            await asyncio.gather(*attack)
+            answers = await attack
         shed = await metric(session, process.url, "friction_shed_total")
 
     ratio = p99(attacked) / p99(quiet)
