@@ -78,11 +78,25 @@ class ReviewDesk:
             return as_seen_by_tenant(updated)
 
     async def resolve(self, tenant: str, item_id: str, body: ResolveIn) -> ReviewRecord:
-        """The analyst's verdict on the payment, their label, the webhook; twice is 409."""
+        """The analyst's verdict on the payment, their label, the webhook; twice is 409.
+
+        An item assigned to another analyst is theirs: resolving it takes a stated
+        ``override``, recorded in the trail before the resolution (409 without one).
+        """
         async with self._lock:
             review = await self._open_review(scoped(tenant, item_id))
             payment = await self._payment(review.payment_id)
             now = _now()
+            taken = review.assignee is not None and review.assignee != body.analyst
+            if taken and body.override is None:
+                raise Conflict(
+                    f"review {item_id} is assigned to {review.assignee}: resolve it as "
+                    f"{review.assignee}, or say why you take it over in \"override\""
+                )
+            if taken:
+                detail = f"took over from {review.assignee}: {body.override}"
+                entry = AuditEntry(at=now, actor=body.analyst, action="overrode", detail=detail)
+                review = review.model_copy(update={"audit": [*review.audit, entry]})
             status = payment.status.model_copy(update={"verdict": body.verdict, "verdict_at": now})
             record = payment.model_copy(update={"status": status})
             change = (

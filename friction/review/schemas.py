@@ -37,6 +37,9 @@ class ResolveIn(Strict):
     label: Literal["fraud", "genuine"] | None = None
     """``None``: the analyst decided without knowing; no label reaches training."""
     note: str | None = Field(None, max_length=1000)
+    override: str | None = Field(None, min_length=3, max_length=500)
+    """Why ``analyst`` resolves an item assigned to someone else (absence refuses: 409); kept in
+    the item's audit trail, so a second pair of eyes is never skipped silently."""
 
 
 class ReviewPage(BaseModel):
