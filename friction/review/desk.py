@@ -91,7 +91,7 @@ class ReviewDesk:
             if taken and body.override is None:
                 raise Conflict(
                     f"review {item_id} is assigned to {review.assignee}: resolve it as "
-                    f"{review.assignee}, or say why you take it over in \"override\""
+                    f'{review.assignee}, or say why you take it over in "override"'
                 )
             if taken:
                 detail = f"took over from {review.assignee}: {body.override}"
