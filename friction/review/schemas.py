@@ -87,3 +87,38 @@ class ReviewDetail(BaseModel):
     occurred_at: datetime
     dialogue: Transcript | None = None
     history: dict[str, float | None]
+
+
+class ContestIn(Strict):
+    """``POST /v1/customers/{id}/contests``: the customer asks a person to look again at a
+    payment of theirs that friction declined or blocked."""
+
+    payment_id: Identifier
+
+
+class ContestOut(BaseModel):
+    """The review item the contest opened (or found: one per payment)."""
+
+    payment_id: str
+    review_id: str
+    opened: bool
+    """False when an item for this payment already existed (asked twice, or by SMS too)."""
+
+
+class Notice(BaseModel):
+    """What the customer's app shows after a decline or a block: what happened, in the
+    customer's language, and whether a person was asked to look at it already."""
+
+    payment_id: str
+    outcome: Literal["declined", "blocked"]
+    text: str
+    locale: str
+    direction: Literal["ltr", "rtl"]
+    contested: bool
+    contest_until: datetime
+
+
+class NoticeList(BaseModel):
+    """The customer's latest declined or blocked payment still open to contest (0 or 1)."""
+
+    notices: list[Notice]
