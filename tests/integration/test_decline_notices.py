@@ -10,16 +10,19 @@ the customer's own declined or blocked payment of their own tenant.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from friction.api.keys import STORE
 from friction.dialogue.notices import declined_text
 from friction.dialogue.templates import render, sms_segments
 from friction.domain.payment import Payment
 from friction.settings import Settings
 from tests.conftest import PRODUCTION_SECRETS, Client
 from tests.dialogues import (
+    PHONE,
     FakeSms,
     StartApp,
     eventually,
@@ -201,3 +204,18 @@ async def test_a_no_in_the_app_is_contestable_there_too(
     opened = await call(client, "POST", "/v1/customers/cus_42/contests", 201,
                         {"payment_id": "pay_dn_no"})  # fmt: skip
     assert opened["opened"] is True
+
+
+async def test_erasing_the_customer_erases_their_notices(
+    start_app: StartApp, make_settings: MakeSettings
+) -> None:
+    client = await start_app(make_settings(challenge_at=0.0, decline_at=0.0))
+    await declined(client, payment("pay_dn_erased"))
+    store = client.server.app[STORE]
+    now = datetime.now(UTC).timestamp()
+    for key in ("app:cus_42", PHONE):  # the app's notice, the SMS contest mark
+        assert await store.read_mark("contestable_decline", key, now) is not None
+    await call(client, "DELETE", "/v1/customers/cus_42", 200)
+    for key in ("app:cus_42", PHONE):
+        assert await store.read_mark("contestable_decline", key, now) is None
+    assert (await call(client, "GET", "/v1/customers/cus_42/notices", 200))["notices"] == []
