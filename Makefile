@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint model bench clean help
+.PHONY: run test lint model bench clean help notebooks docs-notebooks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,18 @@ test: $(VENV)/.installed-test  ## install test needs (servers too) and run lint,
 model: $(VENV)/.installed  ## rebuild the bundled default model from a seeded simulation
 	$(BIN)/friction simulate --out data/default-stream.jsonl --days 45 --customers 3000 --seed 7
 	$(BIN)/friction train --data data/default-stream.jsonl --models models --promote always
+
+$(VENV)/.installed-notebooks: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[notebooks]'
+	touch $@
+
+notebooks: $(VENV)/.installed-notebooks  ## open the analysts' notebooks in JupyterLab (makes var/demo first if missing)
+	test -d var/demo/events || $(BIN)/friction demo-data --out var/demo
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+docs-notebooks: $(VENV)/.installed-notebooks  ## execute the notebooks on fresh demo data into docs/notebooks/ (figures kept)
+	$(BIN)/friction demo-data --out var/docs-demo --force
+	$(BIN)/python -m friction.analytics.notebooks --data var/docs-demo --out docs/notebooks
 
 clean:  ## remove local state (var/) and caches, keep the venv
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -26,7 +26,7 @@ Typical use::
     fa.ranking_metrics(payments), fa.funnel(payments)
 """
 
-from friction.analytics.drift import drift_level, drift_table, psi, weekly_windows
+from friction.analytics.drift import drift_level, drift_table, psi, psi_noise, weekly_windows
 from friction.analytics.explain import contributions, decision_card, vector_of
 from friction.analytics.frames import (
     EventFrames,
@@ -39,6 +39,7 @@ from friction.analytics.frames import (
 from friction.analytics.funnel import funnel, funnel_totals, time_to_answer
 from friction.analytics.join import payments_frame
 from friction.analytics.measures import (
+    blocked_breakdown,
     card_precision_at_k,
     cost_curve,
     false_declines,
@@ -58,6 +59,7 @@ __all__ = [
     "EventFrames",
     "ReviewSource",
     "SourceNotFound",
+    "blocked_breakdown",
     "budget_table",
     "card_precision_at_k",
     "contributions",
@@ -79,6 +81,7 @@ __all__ = [
     "load_reviews",
     "payments_frame",
     "psi",
+    "psi_noise",
     "ranking_metrics",
     "read_topic",
     "reviews_frame",

@@ -6,12 +6,20 @@ the challenges the way the simulated customers would (in-app with the prompt's
 token, or by SMS through the console channel), lets some expire, and reports
 chargebacks and analyst verdicts. The event log under ``<directory>/events`` then
 holds exactly what production would write, so notebooks and the report exercise
-the real schemas. It takes a few seconds (plus ~10 s to train a small model when
-``models_dir`` is not given).
+the real schemas. Each action happens at its moment of the simulated world
+(``demo_timeline``): answers take the seconds to minutes customers take.
+
+A new service knows nobody: its customers' 30-day counts and amounts fill up over its
+first month, which reads as drift that no running service has. So a warm-up month of
+the same customers is posted first; its events are moved to ``<directory>/warmup``
+and the analysed period (``days``) starts with the feature state a month of traffic
+left. It takes a few seconds (plus ~10 s to train a small model when ``models_dir``
+is not given).
 
 Layout written::
 
-    <directory>/events/{decisions,dialogues,labels}.jsonl   the event log
+    <directory>/events/{decisions,dialogues,labels}.jsonl   the event log of the period
+    <directory>/warmup/events/...                            the warm-up month's events
     <directory>/models/                                      registry with the champion used
     <directory>/streams/{train,demo}.jsonl                   simulated streams
     <directory>/demo.json                                    DemoSummary
@@ -21,26 +29,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from pydantic import BaseModel
 
-from friction.analytics.demo_service import DemoService, Pending
+from friction.analytics.demo_service import DemoService
+from friction.analytics.demo_timeline import replay
 from friction.offline.train import TrainOptions, train
 from friction.scoring.registry import CHAMPION, champion_version
 from friction.settings import Settings
 from friction.simulation import SimConfig, read_stream, write_stream
 
-PAYMENTS_PER_CUSTOMER_DAY = 2.0  # roughly what the simulator draws
-ANSWER_BATCH = 20  # challenges are answered after this many further payments
-REPLAY_WINDOW_DAYS = 36_500  # occurred_at of simulated history may lie anywhere in a century
+PAYMENTS_PER_CUSTOMER = 4
+"""Payments per customer in the period: the stream is thinned to it, so a week's payments
+come from many customers (a few customers' habits would read as drift week to week)."""
+MIN_CUSTOMERS = 30
 
 
 @dataclass(frozen=True)
@@ -50,8 +63,9 @@ class DemoOptions:
     seed: int = 7
     payments: int = 400
     days: int = 14
+    warmup_days: int = 30
+    """Traffic posted before the period (its events kept apart): the longest feature window."""
     challenge_at: float = 0.1
-    dialogue_ttl_seconds: float = 2.0
     friction_budget: int = 4
     fraud_rate: float = 10.0
     decline_at: float = 0.6
@@ -64,6 +78,7 @@ class DemoSummary(BaseModel):
     directory: str
     seed: int
     model_version: str
+    warmup_payments: int = 0
     payments: int
     decisions: dict[str, int]
     answers: dict[str, int]
@@ -104,22 +119,42 @@ async def make_demo_data_async(
     _prepare(directory, options.overwrite)
     models = directory / "models"
     version = _install_model(directory, models, models_dir, options)
-    lines = _demo_stream(directory, options)
+    warmup, lines = _demo_stream(directory, options)
     settings = Settings(
         data_dir=directory, models_dir=models, challenge_at=options.challenge_at,
-        decline_at=options.decline_at,
-        dialogue_ttl_seconds=options.dialogue_ttl_seconds, expiry_check_seconds=0.05,
-        friction_budget=options.friction_budget, http_port=0, dev_endpoints=True,
-        # simulated history, dated from the world's start: no window around today's clock
-        occurred_at_max_age_days=REPLAY_WINDOW_DAYS,
-        occurred_at_max_ahead_seconds=REPLAY_WINDOW_DAYS * 86_400,
+        decline_at=options.decline_at, friction_budget=options.friction_budget, http_port=0,
+        dev_endpoints=True,
     )  # fmt: skip
     sink = io.StringIO() if quiet else None  # the console channel prints every prompt
     with contextlib.redirect_stdout(sink) if sink else contextlib.nullcontext():
-        summary = await _drive(settings, lines, options)
-    summary = summary.model_copy(update={"directory": str(directory), "model_version": version})
+        service = await _drive(settings, [*warmup, *lines], options)
+    earlier = {line["payment"]["payment_id"] for line in warmup}
+    move_events(settings.event_log_dir, directory / "warmup" / "events", earlier)
+    period = {p.payment_id for p in service.done} - earlier
+    summary = DemoSummary(
+        directory=str(directory), seed=options.seed, model_version=version,
+        warmup_payments=len(warmup), payments=len(lines),
+        decisions=dict(Counter(p.decision for p in service.done if p.payment_id in period)),
+        answers=dict(Counter(what for paid, what in service.answers if paid in period)),
+        labels_posted=dict(Counter(what for paid, what in service.labels if paid in period)),
+        frauds=sum(bool(x["truth"]["fraud"]) for x in lines),
+    )  # fmt: skip
     (directory / "demo.json").write_text(summary.model_dump_json(indent=2) + "\n")
     return summary
+
+
+def move_events(source: Path, target: Path, payment_ids: set[str]) -> None:
+    """Move the events about ``payment_ids`` from the event log at ``source`` to one at
+    ``target`` (same topics, same lines, same order)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for log in sorted(source.glob("*.jsonl")):
+        kept: list[bytes] = []
+        moved: list[bytes] = []
+        for line in log.read_bytes().splitlines(keepends=True):
+            about = orjson.loads(line).get("payment_id")
+            (moved if about in payment_ids else kept).append(line)
+        log.write_bytes(b"".join(kept))
+        (target / log.name).write_bytes(b"".join(moved))
 
 
 def _prepare(directory: Path, overwrite: bool) -> None:
@@ -129,6 +164,7 @@ def _prepare(directory: Path, overwrite: bool) -> None:
         if not overwrite:
             raise FileExistsError(f"{directory} already holds events; pass overwrite/--force")
         shutil.rmtree(events)
+        shutil.rmtree(directory / "warmup", ignore_errors=True)
         for name in ("friction.db", "friction.db-wal", "friction.db-shm", "demo.json"):
             (directory / name).unlink(missing_ok=True)
     directory.mkdir(parents=True, exist_ok=True)
@@ -154,46 +190,41 @@ def _install_model(directory: Path, models: Path, source: Path | None, options: 
     return version
 
 
-def _demo_stream(directory: Path, options: DemoOptions) -> list[dict[str, Any]]:
-    """``options.payments`` simulated payments spread over ``options.days``, in time order."""
-    per_customer = PAYMENTS_PER_CUSTOMER_DAY * options.days
-    customers = max(5, int(np.ceil(1.3 * options.payments / per_customer)))
+def _demo_stream(
+    directory: Path, options: DemoOptions
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The warm-up's and the period's simulated payments (``options.payments`` of them over
+    ``options.days``, the warm-up thinned alike), each in time order."""
+    customers = max(MIN_CUSTOMERS, options.payments // PAYMENTS_PER_CUSTOMER)
     config = SimConfig(
-        seed=options.seed + 1, days=options.days, customers=customers,
+        seed=options.seed + 1, days=options.warmup_days + options.days, customers=customers,
+        merchants=max(40, customers),
         fraud_rate=options.fraud_rate,
     )  # fmt: skip
     path = directory / "streams" / "demo.jsonl"
     write_stream(config, path)
     lines = list(read_stream(path))
-    if len(lines) > options.payments:  # thin evenly so every week keeps its share
-        keep = np.linspace(0, len(lines) - 1, options.payments).round().astype(int)
-        lines = [lines[i] for i in keep]
-    return lines
+    period = str(config.start + timedelta(days=options.warmup_days))
+    split = next((i for i, x in enumerate(lines) if x["payment"]["occurred_at"] >= period), 0)
+    warmup, period_lines = lines[:split], lines[split:]
+    ratio = min(1.0, options.payments / max(1, len(period_lines)))
+    return _thin(warmup, ratio), _thin(period_lines, ratio)
+
+
+def _thin(lines: list[dict[str, Any]], ratio: float) -> list[dict[str, Any]]:
+    """Every line kept with ``ratio`` (evenly, so every week keeps its share)."""
+    count = round(len(lines) * ratio)
+    if count >= len(lines):
+        return lines
+    keep = np.linspace(0, len(lines) - 1, count).round().astype(int)
+    return [lines[i] for i in keep]
 
 
 async def _drive(
     settings: Settings, lines: list[dict[str, Any]], options: DemoOptions
-) -> DemoSummary:
-    """Score every payment, answer challenges in batches, post labels, let the rest expire."""
+) -> DemoService:
+    """Post every payment at its moment, answer challenges when customers would, run the
+    dialogue timers when due, post the late labels (``demo_timeline.replay``)."""
     rng = np.random.default_rng([options.seed, 2])
-    decisions: Counter[str] = Counter()
-    async with DemoService(settings, rng) as service:
-        queue: list[Pending] = []
-        for line in lines:
-            customer = line["payment"]["customer"]["id"]
-            if any(p.customer_id == customer for p in queue):
-                await service.answer_all(queue)  # an SMS reply goes to the newest dialogue
-            pending = await service.score(line)
-            decisions[pending.decision] += 1
-            if pending.dialogue_id is not None:
-                queue.append(pending)
-            if queue and service.scored - queue[0].order >= ANSWER_BATCH:
-                await service.answer_all(queue)
-        await service.answer_all(queue)
-        await service.post_labels()
-        await asyncio.sleep(options.dialogue_ttl_seconds + 0.3)  # the silent ones expire
-    return DemoSummary(
-        directory="", seed=options.seed, model_version="", payments=len(lines),
-        decisions=dict(decisions), answers=dict(service.answers),
-        labels_posted=dict(service.labels), frauds=sum(bool(x["truth"]["fraud"]) for x in lines),
-    )  # fmt: skip
+    service_for = functools.partial(DemoService, settings, rng)
+    return await replay(service_for, lines, rng, settings.ladder_step_seconds)

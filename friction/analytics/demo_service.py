@@ -3,13 +3,14 @@
 Every action goes through the public API (``POST /v1/score``, the in-app prompt and
 answer, ``POST /v1/dev/sms``, ``POST /v1/payments/{id}/labels``), so the events it
 leaves behind are the service's own. Customers answer as the simulator's truth
-says they would; which channel they use, and a few opt-outs and unclear first
-replies, are drawn from a seeded generator.
+says they would, one turn at a time (``demo_timeline`` says when); a few opt out,
+ask for a person or send an unclear first reply, drawn from a seeded generator.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+import math
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -23,13 +24,20 @@ from friction.settings import Settings
 
 IN_APP_SHARE = 0.5
 STOP_SHARE = 0.04
+HUMAN_SHARE = 0.03
+"""Customers who ask for a person (the app's button, AGENT by text) instead of answering."""
 UNCLEAR_FIRST_SHARE = 0.1
 CHARGEBACK_SHARE = 0.8  # of frauds that got through; a few more come as fraud reports
+CHARGEBACK_DAYS = 7.0  # median delay of a chargeback (log-normal, at least 2 days)
 FRAUD_REPORT_SHARE = 0.1
 ANALYST_DECLINE_SHARE = 0.5  # of declines, an analyst looks at half
-MAX_TURNS = 3
+ANALYST_DAYS = 0.2  # median delay of an analyst's label (~5 h)
+SWEEP_EVERY_S = 0.01
+"""``expiry_check_seconds`` of the demo's service."""
+SWEEP_WAIT_S = 5 * SWEEP_EVERY_S
 WORDS = {
-    "en": ("YES", "NO"), "fr": ("oui", "non"), "es": ("sí", "no"), "ar": ("نعم", "لا"),
+    "en": ("YES", "NO", "AGENT"), "fr": ("oui", "non", "conseiller"),
+    "es": ("sí", "no", "agente"), "ar": ("نعم", "لا", "موظف"),
 }  # fmt: skip
 
 
@@ -46,6 +54,7 @@ class Pending:
     dialogue_id: str | None
     channel: str | None
     truth: dict[str, Any]
+    expires_at: str | None = None
 
 
 class DemoError(RuntimeError):
@@ -56,14 +65,17 @@ class DemoService:
     """A started service plus the simulated customers and analysts acting on it."""
 
     def __init__(self, settings: Settings, rng: np.random.Generator) -> None:
+        app = build_app(settings.model_copy(update={"expiry_check_seconds": SWEEP_EVERY_S}))
         self._client: TestClient[web.Request, web.Application] = TestClient(
-            TestServer(build_app(settings), host="127.0.0.1")
+            TestServer(app, host="127.0.0.1")
         )
         self._rng = rng
         self.scored = 0
         self.done: list[Pending] = []
-        self.answers: Counter[str] = Counter()
-        self.labels: Counter[str] = Counter()
+        self.answers: list[tuple[str, str]] = []
+        """(payment id, what the customer did): ``in_app_yes``, ``sms_deny``, ``silent``…"""
+        self.labels: list[tuple[str, str]] = []
+        """(payment id, label source) of every label posted."""
         self._preferred: set[str] = set()
 
     async def __aenter__(self) -> DemoService:
@@ -90,40 +102,35 @@ class DemoService:
             phone=customer.get("phone") or "", language=customer["locale"][:2],
             decision=body["decision"], dialogue_id=dialogue.get("id"),
             channel=dialogue.get("channel"), truth=line["truth"],
+            expires_at=dialogue.get("expires_at"),
         )  # fmt: skip
         self.scored += 1
         self.done.append(pending)
         return pending
 
-    async def answer_all(self, queue: list[Pending]) -> None:
-        """Answer (or ignore) every queued challenge, oldest first; empties the queue."""
-        for pending in queue:
-            await self.answer(pending)
-        queue.clear()
+    async def react(self, pending: Pending, intent: str, channel: str, first: bool) -> bool:
+        """One reply of the customer (``confirm`` or ``deny``) on ``channel`` (``in_app`` or
+        ``sms``); whether the payment still waits for another answer (a second question)."""
+        status = await self._call("GET", f"/v1/payments/{pending.payment_id}")
+        if status["verdict"] != "pending":
+            self.answers.append((pending.payment_id, "too_late"))
+            return False
+        if first and self._rng.random() < HUMAN_SHARE:
+            intent = "human"
+        if channel == "in_app":
+            answer = {"confirm": "yes", "deny": "no"}.get(intent, intent)
+            said = await self._in_app(pending, answer)
+        else:
+            said = await self._sms(pending, intent, first)
+        self.answers.append((pending.payment_id, said))
+        status = await self._call("GET", f"/v1/payments/{pending.payment_id}")
+        return bool(status["verdict"] == "pending" and said != "sms_stop")
 
-    async def answer(self, pending: Pending) -> None:
-        """The customer reacts to a challenge as the simulated truth says, turn by turn.
-
-        A flow may ask a second question (scam check on transfers); the simulated
-        answer to it is ``answer_if_scam_question``.
-        """
-        intent = pending.truth["answer"]  # confirm | deny | none
-        if intent == "none":
-            self.answers["silent"] += 1
-            return
-        for turn in range(MAX_TURNS):
-            if turn:
-                intent = pending.truth.get("answer_if_scam_question") or intent
-            if intent == "none":
-                break
-            if pending.channel == "in_app":
-                said = await self._in_app(pending, "yes" if intent == "confirm" else "no")
-            else:
-                said = await self._sms(pending, intent, first=turn == 0)
-            self.answers[said] += 1
-            status = await self._call("GET", f"/v1/payments/{pending.payment_id}")
-            if status["verdict"] != "pending" or said == "sms_stop":
-                break
+    async def sweep(self) -> None:
+        """Let the dialogue timers (escalations, expiries) run at this moment: their
+        background task sweeps every ``expiry_check_seconds`` (of the monotonic clock, which
+        the demo does not move), so waiting a few of those lets at least one sweep start."""
+        await asyncio.sleep(SWEEP_WAIT_S)
 
     async def prefer(self, customer: str) -> None:
         """Once per customer: choose in-app first (with SMS as fallback) or SMS only."""
@@ -133,29 +140,27 @@ class DemoService:
         channels = ["in_app", "console"] if self._rng.random() < IN_APP_SHARE else ["console"]
         await self._call("PUT", f"/v1/customers/{customer}/preferences", {"channels": channels})
 
-    async def post_labels(self) -> None:
-        """Late truth: chargebacks for fraud that got through, analysts for the rest."""
-        for pending in self.done:
-            fraud = bool(pending.truth["fraud"])
-            draw = self._rng.random()
-            source: str | None = None
-            if pending.decision == "allow" and fraud:
-                cut = CHARGEBACK_SHARE + FRAUD_REPORT_SHARE
-                source = (
-                    "chargeback"
-                    if draw < CHARGEBACK_SHARE
-                    else "fraud_report"
-                    if draw < cut
-                    else None
-                )
-            elif pending.decision == "review" or (
-                pending.decision == "decline" and draw < ANALYST_DECLINE_SHARE
-            ):
-                source = "analyst"
-            if source is not None:
-                label = {"label": "fraud" if fraud else "genuine", "source": source}
-                await self._call("POST", f"/v1/payments/{pending.payment_id}/labels", label)
-                self.labels[source] += 1
+    def late_truth(self, pending: Pending) -> tuple[str, float] | None:
+        """Whether late truth comes for a payment: its source and its delay in days
+        (chargebacks about a week after the payment, analysts within hours)."""
+        fraud = bool(pending.truth["fraud"])
+        draw, spread = self._rng.random(), float(self._rng.standard_normal())
+        if pending.decision == "allow" and fraud:
+            if draw < CHARGEBACK_SHARE:
+                return "chargeback", max(2.0, CHARGEBACK_DAYS * math.exp(0.4 * spread))
+            if draw < CHARGEBACK_SHARE + FRAUD_REPORT_SHARE:
+                return "fraud_report", 1.0 + abs(spread)
+        elif pending.decision == "review" or (
+            pending.decision == "decline" and draw < ANALYST_DECLINE_SHARE
+        ):
+            return "analyst", ANALYST_DAYS * math.exp(0.5 * spread)
+        return None
+
+    async def post_label(self, pending: Pending, source: str) -> None:
+        """The late truth about one payment, from ``source``."""
+        label = {"label": "fraud" if pending.truth["fraud"] else "genuine", "source": source}
+        await self._call("POST", f"/v1/payments/{pending.payment_id}/labels", label)
+        self.labels.append((pending.payment_id, source))
 
     async def _in_app(self, pending: Pending, answer: str) -> str:
         prompts = await self._call("GET", f"/v1/customers/{pending.customer_id}/prompts")
@@ -167,13 +172,13 @@ class DemoService:
         return f"in_app_{answer}"
 
     async def _sms(self, pending: Pending, intent: str, first: bool) -> str:
-        yes, no = WORDS.get(pending.language, WORDS["en"])
+        yes, no, agent = WORDS.get(pending.language, WORDS["en"])
         if first and self._rng.random() < STOP_SHARE:
             await self._reply(pending, "STOP")
             return "sms_stop"
         if first and self._rng.random() < UNCLEAR_FIRST_SHARE:
             await self._reply(pending, "who is this?")  # re-asked; the real answer follows
-        await self._reply(pending, yes if intent == "confirm" else no)
+        await self._reply(pending, {"confirm": yes, "deny": no}.get(intent, agent))
         return f"sms_{intent}"
 
     async def _reply(self, pending: Pending, text: str) -> None:

@@ -23,8 +23,10 @@ def funnel(payments: pd.DataFrame, by: Sequence[str] = DEFAULT_BY) -> pd.DataFra
     """Per group: dialogues reaching each stage, how each ended, and stage rates.
 
     Columns: ``challenged, sent, delivered, answered`` (cumulative), then one column
-    per outcome (``confirmed, denied, unclear, expired, opted_out, failed, open``),
-    then ``answer_rate`` (answered / sent) and ``confirm_rate`` (confirmed / answered).
+    per outcome (``confirmed, denied, asked_human, unclear, expired, opted_out, failed,
+    open``), then ``answer_rate`` (answered / sent) and ``confirm_rate`` (confirmed /
+    answered). The default groups by ``dialogue_channel``: an answered dialogue counts
+    under the channel the answer came from (``join.dialogue_summary``).
     """
     rows = _dialogues(payments)
     reached = pd.DataFrame(index=rows.index)

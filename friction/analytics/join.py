@@ -22,7 +22,11 @@ import pandas as pd
 from friction.analytics.frames import EventFrames
 
 Verdict = Literal["released", "blocked", "review"]
-OUTCOMES = ("open", "confirmed", "denied", "unclear", "expired", "opted_out", "failed")
+OUTCOMES = (
+    "open", "confirmed", "denied", "asked_human", "unclear", "expired", "opted_out", "failed",
+)  # fmt: skip
+"""How a dialogue ended for the customer: ``asked_human`` is a request for a person (the
+button in the app, AGENT by SMS), ``unclear`` a flow that could not read the answers."""
 VERDICTS = ("pending", "released", "blocked", "review")
 SOURCE_RANK = {
     "analyst": 0, "chargeback": 1, "fraud_report": 2,
@@ -32,6 +36,8 @@ _ENDED = ("answered", "expired", "opted_out", "failed")
 _OUTCOME_OF_VERDICT = {"released": "confirmed", "blocked": "denied", "review": "unclear"}
 _OUTCOME_OF_SOURCE = {"customer_confirmed": "confirmed", "customer_denied": "denied"}
 YES, NO = frozenset({"yes", "confirm", "confirmed"}), frozenset({"no", "deny", "denied"})
+HUMAN = "human"
+"""The answer the engine records for a request for a person."""
 REPLY_STATES = ("reasked", "answered_step", "answered")
 """Any reply counts as answered for the funnel: time to answer is time to first reply."""
 _STAGE_COLUMNS = {
@@ -61,8 +67,14 @@ def payments_frame(events: EventFrames, no_answer_verdict: Verdict = "blocked") 
 
 
 def dialogue_summary(dialogues: pd.DataFrame) -> pd.DataFrame:
-    """One row per dialogue: channel, language, stage times, final state and outcome."""
-    columns = ["payment_id", "dialogue_id", "dialogue_channel", "locale", "language",
+    """One row per dialogue: channels, language, stage times, final state and outcome.
+
+    ``first_channel`` is the ladder's first rung; ``answer_channel`` the channel the deciding
+    reply came from (an app answer while the SMS rung asks is the app's); ``dialogue_channel``,
+    what the funnel groups by, is the answer's channel, or the last rung asked if none came.
+    """
+    columns = ["payment_id", "dialogue_id", "dialogue_channel", "first_channel",
+               "answer_channel", "locale", "language",
                *_STAGE_COLUMNS.values(), "ended_at", "dialogue_state", "answer", "outcome",
                "time_to_answer_s"]  # fmt: skip
     if dialogues.empty:
@@ -74,8 +86,12 @@ def dialogue_summary(dialogues: pd.DataFrame) -> pd.DataFrame:
         index="dialogue_id", columns="state", values="at", aggfunc="min", observed=False
     )
     out = first[["payment_id", "channel", "locale", "language"]].rename(
-        columns={"channel": "dialogue_channel"}
+        columns={"channel": "first_channel"}
     )
+    replied = ordered[ordered["state"].isin(REPLY_STATES)]
+    by_reply = replied.groupby("dialogue_id", observed=True).tail(1).set_index("dialogue_id")
+    out["answer_channel"] = by_reply["channel"].astype("string").reindex(out.index)
+    out["dialogue_channel"] = out["answer_channel"].fillna(last["channel"].astype("string"))
     for state, column in _STAGE_COLUMNS.items():
         out[column] = times[state] if state in times.columns else pd.NaT
     replies = [s for s in REPLY_STATES if s in times.columns]
@@ -122,6 +138,7 @@ def _outcomes(state: pd.Series, answer: pd.Series, verdict: pd.Series) -> pd.Ser
     outcome[answered & text.isin(YES).fillna(False)] = "confirmed"
     outcome[answered & text.isin(NO).fillna(False)] = "denied"
     outcome[answered & logged.notna()] = logged
+    outcome[answered & (text == HUMAN).fillna(False)] = "asked_human"
     outcome[~state.isin(_ENDED)] = "open"
     return outcome
 
@@ -140,6 +157,7 @@ def _verdicts(frame: pd.DataFrame, no_answer_verdict: Verdict) -> pd.Series:
     by_decision = {"allow": "released", "decline": "blocked", "review": "review"}
     by_outcome = {
         "open": "pending", "confirmed": "released", "denied": "blocked", "unclear": "review",
+        "asked_human": "review",
         "expired": no_answer_verdict, "opted_out": "review", "failed": "review",
     }  # fmt: skip
     verdict = frame["decision"].astype("string").map(by_decision)

@@ -150,6 +150,29 @@ def false_declines(frame: pd.DataFrame, unlabelled: Unlabelled = "genuine") -> d
     }
 
 
+BLOCKED_BY = {"decline": "declined by the model", "denied": "denied by the customer",
+              "expired": "no answer in time"}  # fmt: skip
+"""How a payment ends blocked: the decision itself, or its challenge's outcome."""
+
+
+def blocked_breakdown(frame: pd.DataFrame, unlabelled: Unlabelled = "genuine") -> pd.DataFrame:
+    """The blocked payments of ``false_declines`` by how they were blocked, with the genuine
+    among them: its rows add up to its totals, so a report can show both side by side."""
+    rows = truth(frame, unlabelled)
+    rows = rows[rows["verdict"] == "blocked"]
+    how = rows["decision"].astype("string").where(rows["decision"] != "challenge")
+    how = how.fillna(rows["outcome"].astype("string")).map(BLOCKED_BY).fillna("other")
+    table = (
+        rows.assign(how=how, genuine=~rows["fraud"])
+        .groupby("how")
+        .agg(blocked=("payment_id", "size"), genuine=("genuine", "sum"))
+    )
+    order = [*BLOCKED_BY.values(), "other"]
+    table = table.reindex([h for h in order if h in table.index]).astype("int64")
+    table["genuine_share"] = table["genuine"] / table["blocked"]
+    return table
+
+
 def label_coverage(frame: pd.DataFrame, by: str | list[str] = "decision") -> pd.DataFrame:
     """Per group: payments, labelled payments (fraud or genuine), coverage, frauds labelled."""
     labelled = frame["is_fraud"].notna()

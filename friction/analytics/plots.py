@@ -90,7 +90,7 @@ def funnel_chart(payments: pd.DataFrame, by: str = "language") -> Figure:
     left.set(xlabel="dialogues", title="Friction funnel")
     shares = table[list(ENDINGS)].div(table["challenged"].where(table["challenged"] > 0), axis=0)
     bottom = np.zeros(len(shares))
-    colours = ["#27ae60", FRAUD, "#f39c12", "#95a5a6", "#34495e", "#000000", "#d5d8dc"]
+    colours = ["#27ae60", FRAUD, "#8e44ad", "#f39c12", "#95a5a6", "#34495e", "#000000", "#d5d8dc"]
     for ending, colour in zip(ENDINGS, colours, strict=True):
         values = shares[ending].fillna(0).to_numpy()
         right.bar(shares.index.astype(str), values, bottom=bottom, label=ending, color=colour)
@@ -113,10 +113,14 @@ def answer_times(payments: pd.DataFrame, by: str = "language") -> Figure:
 
 
 def drift_bars(table: pd.DataFrame, top: int = 15) -> Figure:
-    """PSI of the most drifted columns, with the 0.1 (watch) and 0.25 (investigate) lines."""
+    """PSI of the most drifted columns, with the 0.1 (watch) and 0.25 (investigate) lines and,
+    per column, the sampling noise (black tick) a value must pass to count as drift."""
     rows = table.dropna(subset=["psi"]).head(top).iloc[::-1]
     figure, (ax,) = _figure(7, max(2.5, 0.28 * len(rows) + 1))
-    ax.barh(rows["column"], rows["psi"], color=ACCENT)
+    drifted = rows["level"].isin(["watch", "investigate"]) if "level" in rows else True
+    ax.barh(rows["column"], rows["psi"], color=np.where(drifted, FRAUD, ACCENT))
+    if "noise" in rows:
+        ax.scatter(rows["noise"], rows["column"], marker="|", s=200, color="black", zorder=3)
     for line, colour in ((0.1, "#f39c12"), (0.25, FRAUD)):
         ax.axvline(line, color=colour, linestyle="--")
     ax.set(xlabel="population stability index", title="Drift (PSI)")

@@ -24,6 +24,7 @@ from friction.analytics.frames import EventFrames, load_events
 from friction.analytics.funnel import funnel, time_to_answer
 from friction.analytics.join import payments_frame
 from friction.analytics.measures import (
+    blocked_breakdown,
     card_precision_at_k,
     cost_curve,
     false_declines,
@@ -77,23 +78,43 @@ def render_report(events: EventFrames, title: str = "friction report", source: s
     )
 
 
-def _overview(payments: pd.DataFrame) -> str:
+def overview(payments: pd.DataFrame) -> dict[str, str]:
+    """The headline figures, each over all payments in the period and saying its counts, so
+    figures side by side describe the same population: "blocked" is every payment whose
+    verdict is blocked (declined by the model, denied, unanswered), the population of the
+    false-decline rate beside it."""
     metrics = ranking_metrics(payments)
     declines = false_declines(payments)
-    labelled = payments["is_fraud"].notna().mean() if len(payments) else float("nan")
+    total = len(payments)
     times = payments["occurred_at"]
-    kpis = {
-        "period": f"{times.min():%Y-%m-%d} – {times.max():%Y-%m-%d}" if len(times) else "–",
-        "payments": f"{len(payments)}",
-        "challenged": f"{(payments['decision'] == 'challenge').mean():.1%}",
-        "declined": f"{(payments['decision'] == 'decline').mean():.1%}",
+    challenged = int((payments["decision"] == "challenge").sum())
+    declined = int((payments["decision"] == "decline").sum())
+    labelled = int(payments["is_fraud"].notna().sum())
+    blocked, wrong = int(declines["blocked"]), int(declines["blocked_genuine"])
+    return {
+        "period": f"{times.min():%Y-%m-%d} – {times.max():%Y-%m-%d}" if total else "–",
+        "payments": f"{total}",
+        "challenged": _share(challenged, total),
+        "declined by the model": _share(declined, total),
+        "blocked in the end (declined, denied or unanswered)": _share(blocked, total),
+        "false-decline rate (genuine among blocked)": _share(wrong, blocked),
         "frauds labelled": f"{int(payments['is_fraud'].fillna(False).sum())}",
-        "label coverage": f"{labelled:.1%}",
+        "label coverage": _share(labelled, total),
         "AUC / AP": f"{metrics['auc']:.3f} / {metrics['ap']:.3f}",
-        "false-decline rate": f"{declines['false_decline_rate']:.1%}",
     }
+
+
+def _share(part: int, whole: int) -> str:
+    """``12.5 % (2 of 16)``: a rate always with the counts it was made of."""
+    return f"{part / whole:.1%} ({part} of {whole})" if whole else "– (0 of 0)"
+
+
+def _overview(payments: pd.DataFrame) -> str:
+    kpis = overview(payments)
     rows = "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in kpis.items())
     body = f'<table class="kpis">{rows}</table>'
+    body += "<h3>How payments were blocked (unlabelled ones counted as genuine)</h3>"
+    body += _table(blocked_breakdown(payments).reset_index())
     body += _figure("decisions-per-day", plots.decisions_per_day, payments, "Decisions per day.")
     return _section("overview", "Overview", body)
 
@@ -149,9 +170,12 @@ def _drift(payments: pd.DataFrame) -> str:
     windows = weekly_windows(payments)
     if len(windows) < 2:
         return _section("drift", "Drift", "<p>Less than two weeks of data.</p>")
-    first, last = windows[0], windows[-1]
+    first, last = windows[-2], windows[-1]  # this week against the one before
     table = drift_table(payments, first, last)
-    caption = f"PSI, week of {first[0]:%Y-%m-%d} vs week of {last[0]:%Y-%m-%d}."
+    caption = (
+        f"PSI, week of {last[0]:%Y-%m-%d} against week of {first[0]:%Y-%m-%d}; black ticks: "
+        "sampling noise (99th percentile), red bars: drift beyond it."
+    )
     body = _figure("drift", plots.drift_bars, table, caption)
     body += _table(table.head(10))
     return _section("drift", "Drift between weeks", body)

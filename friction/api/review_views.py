@@ -1,22 +1,29 @@
-"""HTTP handlers of the review queue (``/v1/reviews``): parse, call the desk, answer JSON.
+"""HTTP handlers of the review queue (``/v1/reviews``) and of the customer's contest path
+(``/v1/customers/{id}/notices``, ``…/contests``): parse, call the desk, answer JSON.
 
 The desk looks items up under the caller's tenant: another tenant's item is simply
-not there (404), and a page or its cursor holds the caller's items only.
+not there (404), and a page or its cursor holds the caller's items only. A customer
+session reaches only its own customer's payments (403 for another customer's path).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiohttp import web
 from pydantic import BaseModel
 
-from friction.api.auth import tenant_of_request
+from friction.api.auth import customer_of_request, tenant_of_request
 from friction.api.bodies import parse_body, validate_query
-from friction.api.keys import REVIEWS
-from friction.review.schemas import AssignIn, ResolveIn, ReviewQuery
+from friction.api.keys import REVIEWS, SETTINGS
+from friction.domain.tenancy import scoped
+from friction.review.schemas import AssignIn, ContestIn, ResolveIn, ReviewQuery
 
 
-def _json(model: BaseModel) -> web.Response:
-    return web.Response(text=model.model_dump_json(), content_type="application/json")
+def _json(model: BaseModel, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, text=model.model_dump_json(), content_type="application/json"
+    )
 
 
 async def list_reviews(request: web.Request) -> web.Response:
@@ -43,3 +50,22 @@ async def resolve_review(request: web.Request) -> web.Response:
     body = await parse_body(request, ResolveIn)
     desk, item = request.app[REVIEWS], request.match_info["review_id"]
     return _json(await desk.resolve(tenant_of_request(request), item, body))
+
+
+async def notices(request: web.Request) -> web.Response:
+    """GET /v1/customers/{id}/notices — the customer's latest declined or blocked payment."""
+    customer = customer_of_request(request, request.match_info["customer_id"])
+    return _json(await request.app[REVIEWS].notices(customer, datetime.now(UTC)))
+
+
+async def contest(request: web.Request) -> web.Response:
+    """POST /v1/customers/{id}/contests — a person looks again at a declined or blocked
+    payment of this customer: 201 with the review item, 200 when it was open already."""
+    body = await parse_body(request, ContestIn)
+    customer = customer_of_request(request, request.match_info["customer_id"])
+    payment_key = scoped(tenant_of_request(request), body.payment_id)
+    days = request.app[SETTINGS].review_contest_days
+    found = await request.app[REVIEWS].contest_in_app(
+        customer, payment_key, days, datetime.now(UTC)
+    )
+    return _json(found, status=201 if found.opened else 200)

@@ -20,6 +20,7 @@ from friction.aio import cancelled, checkpoint
 from friction.dialogue.conclusion import Ending, conclude
 from friction.dialogue.flows import Flow, advance, expire, start
 from friction.dialogue.hub import Hub
+from friction.dialogue.notices import send_declined
 from friction.dialogue.reach import confirmations
 from friction.dialogue.references import addressed, new_reference
 from friction.dialogue.wiring import EngineWiring
@@ -337,6 +338,11 @@ class DialogueEngine:
                     raise
                 log.exception("dialogue timer sweep failed; retrying")
             await asyncio.sleep(self._settings.expiry_check_seconds)
+
+    async def notify_declined(self, payment: Payment, ladder: list[str], stored_as: str) -> None:
+        """Tell the customer of an automatic decline and how to reach a person (spawned after
+        the decision's commit, never on the scoring path)."""
+        await send_declined(self._channels, payment, ladder, stored_as)
 
     # --- verdicts and labels -------------------------------------------------
     async def status(self, payment_id: str, wait: float = 0.0) -> PaymentStatus:

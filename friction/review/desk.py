@@ -14,15 +14,24 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from friction.dialogue.flows import HUMAN_HANDOFF_KEY, Flow
-from friction.dialogue.templates import render
+from friction.dialogue.templates import default_catalog, render
 from friction.dialogue.wiring import EngineWiring
 from friction.domain.labels import label_change
 from friction.domain.records import AuditEntry, Change, Mark, PaymentRecord, ReviewRecord
 from friction.domain.tenancy import local_id, scoped
-from friction.errors import Conflict, NotFound
+from friction.errors import Conflict, Gone, NotFound
 from friction.ports import ReviewQueue
-from friction.review.intake import DECLINED, open_review, review_id
-from friction.review.schemas import AssignIn, ResolveIn, ReviewDetail, ReviewPage, ReviewQuery
+from friction.review.intake import APP_PREFIX, DECLINED, open_review, review_id
+from friction.review.schemas import (
+    AssignIn,
+    ContestOut,
+    Notice,
+    NoticeList,
+    ResolveIn,
+    ReviewDetail,
+    ReviewPage,
+    ReviewQuery,
+)
 from friction.review.transcript import transcript
 
 
@@ -78,11 +87,25 @@ class ReviewDesk:
             return as_seen_by_tenant(updated)
 
     async def resolve(self, tenant: str, item_id: str, body: ResolveIn) -> ReviewRecord:
-        """The analyst's verdict on the payment, their label, the webhook; twice is 409."""
+        """The analyst's verdict on the payment, their label, the webhook; twice is 409.
+
+        An item assigned to another analyst is theirs: resolving it takes a stated
+        ``override``, recorded in the trail before the resolution (409 without one).
+        """
         async with self._lock:
             review = await self._open_review(scoped(tenant, item_id))
             payment = await self._payment(review.payment_id)
             now = _now()
+            taken = review.assignee is not None and review.assignee != body.analyst
+            if taken and body.override is None:
+                raise Conflict(
+                    f"review {item_id} is assigned to {review.assignee}: resolve it as "
+                    f'{review.assignee}, or say why you take it over in "override"'
+                )
+            if taken:
+                detail = f"took over from {review.assignee}: {body.override}"
+                entry = AuditEntry(at=now, actor=body.analyst, action="overrode", detail=detail)
+                review = review.model_copy(update={"audit": [*review.audit, entry]})
             status = payment.status.model_copy(update={"verdict": body.verdict, "verdict_at": now})
             record = payment.model_copy(update={"status": status})
             change = (
@@ -119,15 +142,68 @@ class ReviewDesk:
             if marks:
                 await self._commit(Change(marks=marks))
             return ""
-        async with self._lock:
-            change = Change(marks=marks)
-            if await self._store.get_review(review_id(payment_id)) is None:
-                detail = "customer asked for a person by SMS after an automatic decision"
-                change.review = open_review(
-                    payment_id, payment, "contest", now, ("customer", detail)
-                )
-            await self._commit(change)
+        detail = "customer asked for a person by SMS after an automatic decision"
+        await self._open_contest(payment, detail, now, marks)
         return render(HUMAN_HANDOFF_KEY, locale or None).text
+
+    async def contest_in_app(
+        self, customer_id: str, payment_key: str, window_days: float, now: datetime
+    ) -> ContestOut:
+        """The customer's app asks a person to look at one of their declined or blocked
+        payments (within ``window_days`` of the verdict): 404 if it is not theirs, 409 if it
+        was not declined or blocked, 410 past the window; twice finds the same item."""
+        payment = await self._store.get_payment(payment_key)
+        if payment is None or payment.customer_id != customer_id:
+            raise NotFound(f"no payment {local_id(payment_key)} of this customer")
+        status = payment.status
+        if status.verdict != "blocked":
+            raise Conflict(
+                f"payment {local_id(payment_key)} is {status.verdict}: only a declined or "
+                "blocked payment can be contested"
+            )
+        decided = status.verdict_at or status.decided_at
+        if now.timestamp() > decided.timestamp() + window_days * 86_400:
+            raise Gone(f"payment {local_id(payment_key)} can no longer be contested here")
+        detail = "customer asked for a person in the app after the payment was blocked"
+        review, opened = await self._open_contest(payment, detail, now, [])
+        return ContestOut(
+            payment_id=local_id(payment_key), review_id=local_id(review.id), opened=opened
+        )
+
+    async def notices(self, customer_id: str, now: datetime) -> NoticeList:
+        """The customer's latest declined or blocked payment still open to contest, if any."""
+        found = await self._store.read_mark(DECLINED, APP_PREFIX + customer_id, now.timestamp())
+        parts = (found or "").split(" ", 4)
+        if len(parts) < 5 or parts[2] not in ("declined", "blocked"):
+            return NoticeList(notices=[])
+        payment_key, locale, outcome, until, text = parts
+        payment = await self._store.get_payment(payment_key)
+        if payment is None or payment.status.verdict != "blocked":
+            return NoticeList(notices=[])  # erased, or a person has released it since
+        contested = await self._store.get_review(review_id(payment_key)) is not None
+        notice = Notice(
+            payment_id=local_id(payment_key), outcome="declined" if outcome == "declined"
+            else "blocked", text=text, locale=locale,
+            direction=default_catalog().pack(locale).direction, contested=contested,
+            contest_until=datetime.fromtimestamp(float(until), UTC),
+        )  # fmt: skip
+        return NoticeList(notices=[notice])
+
+    async def _open_contest(
+        self, payment: PaymentRecord, detail: str, now: datetime, marks: list[Mark]
+    ) -> tuple[ReviewRecord, bool]:
+        """The payment's review item, opened for a contest unless one exists (one per
+        payment, whoever asked first); whether this call opened it."""
+        key = payment.key
+        async with self._lock:
+            existing = await self._store.get_review(review_id(key))
+            if existing is not None:
+                if marks:
+                    await self._commit(Change(marks=marks))
+                return existing, False
+            review = open_review(key, payment, "contest", now, ("customer", detail))
+            await self._commit(Change(review=review, marks=marks))
+            return review, True
 
     async def _review(self, item_id: str) -> ReviewRecord:
         review = await self._store.get_review(item_id)

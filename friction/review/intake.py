@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from friction.dialogue.conclusion import Ending
+from friction.dialogue.notices import Outcome, declined_text, stopped_text
 from friction.domain.dialogue import Intent
 from friction.domain.payment import Payment
 from friction.domain.records import (
@@ -29,7 +30,10 @@ from friction.domain.tenancy import local_id, scoped, tenant_of
 from friction.settings import DialogueSettings
 
 DECLINED = "contestable_decline"
-"""Mark kind: phone -> ``"<payment_id> <locale>"`` of the latest automatic decline."""
+"""Mark kind: phone -> ``"<payment_id> <locale>"`` of the latest automatic decline; and
+``app:<customer>`` -> ``"<payment_id> <locale> <declined|blocked> <until> <notice>"``: what the
+customer's app shows (an erasure deletes both: they name the customer's payment)."""
+APP_PREFIX = "app:"
 HISTORY_FEATURES: tuple[str, ...] = (
     "cust_count_1d",
     "cust_count_7d",
@@ -87,6 +91,15 @@ def contest_mark(phone: str, payment_id: str, locale: str, now: datetime, days: 
     return Mark(DECLINED, phone, now.timestamp() + days * 86_400, f"{payment_id} {locale}")
 
 
+def notice_mark(
+    customer_id: str, payment_id: str, locale: str, outcome: Outcome, text: str, until: float
+) -> Mark:
+    """The app's notice of the customer's latest declined or blocked payment, contestable
+    until ``until`` (``ReviewDesk.notices`` reads it back)."""
+    value = f"{payment_id} {locale} {outcome} {until:.0f} {text}"
+    return Mark(DECLINED, APP_PREFIX + customer_id, until, value)
+
+
 def on_decision(
     change: Change,
     payment: Payment,
@@ -104,12 +117,17 @@ def on_decision(
         change.review = open_review(
             payment_id, record, "policy_review", status.decided_at, ("policy", codes)
         )
-    elif status.decision == "decline" and payment.customer.phone:
-        days = settings.review_contest_days
-        mark = contest_mark(
-            payment.customer.phone, payment_id, payment.customer.locale, status.decided_at, days
+    elif status.decision == "decline":
+        days, locale = settings.review_contest_days, payment.customer.locale
+        until = status.decided_at.timestamp() + days * 86_400
+        text = declined_text(payment)
+        change.marks.append(
+            notice_mark(payment.customer.id, payment_id, locale, "declined", text, until)
         )
-        change.marks.append(mark)
+        if payment.customer.phone:
+            change.marks.append(
+                contest_mark(payment.customer.phone, payment_id, locale, status.decided_at, days)
+            )
 
 
 def decision_hook(
@@ -146,8 +164,13 @@ def on_ending(
         )
         reason = _REASON_OF.get(ending, "dialogue_review")
         change.review = open_review(key, record, reason, now, ("dialogue", detail))
-    elif record.status.verdict == "blocked" and dialogue.phone:  # "AGENT" may follow
+    elif record.status.verdict == "blocked":  # "AGENT", or the app's button, may follow
         days = settings.review_contest_days
+        text, until = stopped_text(dialogue), now.timestamp() + days * 86_400
         change.marks.append(
-            contest_mark(dialogue.phone, dialogue.payment_id, dialogue.locale, now, days)
+            notice_mark(dialogue.customer_id, key, dialogue.locale, "blocked", text, until)
         )
+        if dialogue.phone:
+            change.marks.append(
+                contest_mark(dialogue.phone, dialogue.payment_id, dialogue.locale, now, days)
+            )

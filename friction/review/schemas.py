@@ -37,6 +37,9 @@ class ResolveIn(Strict):
     label: Literal["fraud", "genuine"] | None = None
     """``None``: the analyst decided without knowing; no label reaches training."""
     note: str | None = Field(None, max_length=1000)
+    override: str | None = Field(None, min_length=3, max_length=500)
+    """Why ``analyst`` resolves an item assigned to someone else (absence refuses: 409); kept in
+    the item's audit trail, so a second pair of eyes is never skipped silently."""
 
 
 class ReviewPage(BaseModel):
@@ -84,3 +87,38 @@ class ReviewDetail(BaseModel):
     occurred_at: datetime
     dialogue: Transcript | None = None
     history: dict[str, float | None]
+
+
+class ContestIn(Strict):
+    """``POST /v1/customers/{id}/contests``: the customer asks a person to look again at a
+    payment of theirs that friction declined or blocked."""
+
+    payment_id: Identifier
+
+
+class ContestOut(BaseModel):
+    """The review item the contest opened (or found: one per payment)."""
+
+    payment_id: str
+    review_id: str
+    opened: bool
+    """False when an item for this payment already existed (asked twice, or by SMS too)."""
+
+
+class Notice(BaseModel):
+    """What the customer's app shows after a decline or a block: what happened, in the
+    customer's language, and whether a person was asked to look at it already."""
+
+    payment_id: str
+    outcome: Literal["declined", "blocked"]
+    text: str
+    locale: str
+    direction: Literal["ltr", "rtl"]
+    contested: bool
+    contest_until: datetime
+
+
+class NoticeList(BaseModel):
+    """The customer's latest declined or blocked payment still open to contest (0 or 1)."""
+
+    notices: list[Notice]

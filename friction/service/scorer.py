@@ -201,6 +201,8 @@ class Scorer:
                         context.fingerprint, used)  # fmt: skip
         record = record_of(scored, dialogue, now, self._slot.model, self._settings)
         await self._commit(scored, record, dialogue, now)
+        if action.decision == "decline" and context.ladder:  # told after the commit
+            self._spawn(self._engine.notify_declined(payment, context.ladder, key))
         return record
 
     async def _twins_decision(self, key: str, payment_id: str) -> PaymentRecord:

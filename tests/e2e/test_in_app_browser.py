@@ -208,3 +208,50 @@ async def test_with_tenants_the_page_answers_with_the_customers_session_only(
     assert (await acme.json())["verdict"] == "released"
     assert (await globex.json())["verdict"] == "pending"
     assert [e for e in errors if "401" not in e] == []
+
+
+async def reviews(client: Client) -> list[tuple[str, str]]:
+    found = await (await client.get("/v1/reviews")).json()
+    return [(item["payment_id"], item["reason"]) for item in found["items"]]
+
+
+async def test_after_a_no_the_page_offers_a_person_who_looks_again(
+    in_app: Settings, start_app: StartApp, browser: Browser
+) -> None:
+    client = await start_app(in_app)
+    await challenge(client, payment("pay_web_no"))
+    page, errors = await open_page(browser, client, "cus_42")
+    await question(page, "ACME Electronics")
+    await page.locator("#no").click()
+
+    await page.locator("#result[data-verdict='blocked']").wait_for(state="visible")
+    assert "stopped this payment" in await page.locator("#result-text").inner_text()
+    contest = page.locator("#contest")
+    await contest.wait_for(state="visible")
+    assert await contest.inner_text() == "Talk to a person"
+    await contest.click()
+    await page.locator("#result-text", has_text="will contact you").wait_for()
+    assert await contest.is_hidden()
+    assert await reviews(client) == [("pay_web_no", "contest")]
+    assert await settled(client, "pay_web_no") == "blocked"  # until the analyst decides
+    assert errors == []
+
+
+async def test_a_declined_payment_is_told_in_the_app_and_contested_there(
+    make_settings: Callable[..., Settings], start_app: StartApp, browser: Browser
+) -> None:
+    settings = make_settings(challenge_at=0.0, decline_at=0.0, default_channels=["in_app"])
+    client = await start_app(settings)
+    page, errors = await open_page(browser, client, "cus_42")
+    await page.locator("#status").get_by_text("No questions right now.").wait_for()
+    scored = await client.post("/v1/score", json=payment("pay_web_declined", locale="fr-FR"))
+    assert (await scored.json())["decision"] == "decline"
+
+    told = page.locator("#result-text", has_text="Nous avons refusé votre paiement")
+    await told.wait_for(state="visible")  # pushed: the notice wakes the app's stream
+    assert "ACME Electronics" in await told.inner_text()
+    await shoot(page, "in-app-declined-fr.png")
+    await page.locator("#contest", has_text="Parler à une personne").click()
+    await page.locator("#result-text", has_text="Un conseiller vous contactera").wait_for()
+    assert await reviews(client) == [("pay_web_declined", "contest")]
+    assert errors == []

@@ -255,6 +255,33 @@ async def test_resolve_without_a_label_releases_and_writes_no_label(
     assert label_events(settings.data_dir, "pay_rev_ok") == []
 
 
+async def test_resolving_another_analysts_item_needs_a_recorded_override(
+    desk: tuple[Client, Settings],
+) -> None:
+    client, _ = desk
+    await scored(client, payment("pay_rev_taken"), "review")
+    url = "/v1/reviews/rev_pay_rev_taken"
+    await post(client, url + "/assign", {"analyst": "ana"})
+    body = {"analyst": "bob", "verdict": "released", "label": "genuine"}
+
+    refused = await post(client, url + "/resolve", body, expect=409)
+    assert "assigned to ana" in refused["message"] and "override" in refused["message"]
+    item = (await get(client, url))["review"]
+    assert (item["status"], item["assignee"], len(item["audit"])) == ("assigned", "ana", 2)
+    assert await verdict(client, "pay_rev_taken") == "review"  # nothing decided
+    error = await post(client, url + "/resolve", {**body, "override": ""}, expect=422)
+    assert error["fields"] == ["override"]
+
+    reason = "ana is on leave; customer waiting at the till"
+    resolved = await post(client, url + "/resolve", {**body, "override": reason})
+    assert (resolved["status"], resolved["assignee"]) == ("resolved", "bob")
+    trail = [(a["actor"], a["action"]) for a in resolved["audit"]]
+    assert trail == [("policy", "opened"), ("ana", "assigned"), ("bob", "overrode"),
+                     ("bob", "resolved")]  # fmt: skip
+    assert resolved["audit"][2]["detail"] == f"took over from ana: {reason}"
+    assert await verdict(client, "pay_rev_taken") == "released"
+
+
 async def test_errors_name_what_is_wrong(desk: tuple[Client, Settings]) -> None:
     client, _ = desk
     await scored(client, payment("pay_rev_err"), "review")

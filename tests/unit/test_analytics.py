@@ -200,3 +200,59 @@ def test_budget_table_sends_overflow_to_review(payments: pd.DataFrame) -> None:
 def test_reviews_frame_accepts_plain_items() -> None:
     frame = fa.reviews_frame([{"id": "r1", "payment_id": "p1", "created_at": "2026-11-02T10:00Z"}])
     assert str(frame["created_at"].dt.tz) == "UTC" and frame.loc[0, "payment_id"] == "p1"
+
+
+def test_answers_count_under_their_own_channel_and_a_person_is_its_own_outcome(
+    tmp_path: Path,
+) -> None:
+    ladder = [  # asked in the app, then by SMS; answered in the app while the SMS rung asked
+        dialogue(1, "created", 0), dialogue(1, "sent", 1),
+        dialogue(1, "escalated_no_answer", 120), dialogue(1, "created", 120),
+        dialogue(1, "sent", 121), dialogue(1, "answered", 200, "yes"),
+        dialogue(2, "created", 0), dialogue(2, "sent", 1), dialogue(2, "answered", 40, "human"),
+    ]  # fmt: skip
+    ladder[3:5] = [e.model_copy(update={"channel": "sms"}) for e in ladder[3:5]]
+    events = write_log(tmp_path)
+    lines = b"".join(e.model_dump_json(by_alias=True).encode() + b"\n" for e in ladder)
+    (events / "events" / "dialogues.jsonl").write_bytes(lines)
+    payments = fa.payments_frame(fa.load_events(events)).set_index("payment_id")
+
+    assert payments.loc["p1", "first_channel"] == "in_app"
+    assert payments.loc["p1", "answer_channel"] == "in_app"
+    assert payments.loc["p1", "dialogue_channel"] == "in_app"
+    assert payments.loc["p1", "outcome"] == "confirmed"
+    assert payments.loc["p2", "outcome"] == "asked_human"
+    assert payments.loc["p2", "verdict"] == "review"
+    table = fa.funnel(payments.reset_index(), by=["dialogue_channel"])
+    assert table.loc["in_app", "answered"] == 2 and table.loc["in_app", "asked_human"] == 1
+    assert "sms" not in table.index  # nobody answered by text
+
+
+def test_psi_within_sampling_noise_is_stable_and_a_real_shift_is_not() -> None:
+    rng = np.random.default_rng(1)
+    same = [pd.Series(rng.lognormal(3, 1, 130)) for _ in range(2)]
+    shifted = pd.Series(rng.lognormal(3.8, 1, 130))
+    noise = fa.psi_noise(130, 130, 11)
+    assert noise == pytest.approx(23.21 * (2 / 130), rel=1e-3)  # χ²(10) at 0.99
+    value = fa.psi(same[0], same[1])
+    assert fa.drift_level(value, noise) == "stable"
+    assert fa.drift_level(fa.psi(same[0], shifted), noise) == "investigate"
+    assert fa.drift_level(0.2, 0.3) == "stable" and fa.drift_level(0.2, 0.05) == "watch"
+    assert np.isnan(fa.psi_noise(0, 130, 11)) and fa.drift_level(float("nan")) == "n/a"
+
+
+def test_drift_table_says_drift_only_beyond_its_noise(payments: pd.DataFrame) -> None:
+    weeks = fa.weekly_windows(payments)
+    table = fa.drift_table(payments, weeks[0], weeks[1])
+    assert {"psi", "noise", "level"} <= set(table.columns)
+    flagged = table[table["level"].isin(["watch", "investigate"])]
+    assert (flagged["psi"] > flagged["noise"]).all()
+    assert table.attrs == {"reference_rows": 4, "current_rows": 2}
+
+
+def test_blocked_breakdown_adds_up_to_the_false_decline_figures(payments: pd.DataFrame) -> None:
+    table = fa.blocked_breakdown(payments)
+    totals = fa.false_declines(payments)
+    assert table["blocked"].sum() == totals["blocked"] == 2
+    assert table["genuine"].sum() == totals["blocked_genuine"]
+    assert table["blocked"].to_dict() == {"declined by the model": 1, "no answer in time": 1}

@@ -336,3 +336,26 @@ def test_a_loaded_catalog_renders_like_the_default() -> None:
     catalog = load_templates()
     assert isinstance(catalog, Catalog)
     assert catalog.render("help", "fr").text == render("help", "fr-BE").text
+
+
+@pytest.mark.parametrize("language", sorted(REPLY_WORDS))
+def test_notices_say_what_happened_and_text_channels_say_how_to_reach_a_person(
+    language: str,
+) -> None:
+    human = next(w for w, i in REPLY_WORDS[language].items() if i is Intent.HUMAN)
+    assert human in render("contest_by_text", language).text
+    assert parse_reply(human).intent == Intent.HUMAN
+    for key in ("declined_payment", "declined_transfer", "stopped_payment", "stopped_transfer"):
+        text = render(key, language, **PARAMS).text
+        assert human not in text  # the app shows a button: instructions come per channel
+        latin = text.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))
+        assert "4242" in latin
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_closing_lines_promise_only_what_friction_does(language: str) -> None:
+    """A "no" stops the payment, never the card (the issue found "we blocked your card")."""
+    english = {k: render(k, "en", **PARAMS).text for k in ("thanks_denied", "transfer_denied")}
+    assert all("stopped this" in t and "blocked your card" not in t for t in english.values())
+    denied = render("thanks_denied", language, **PARAMS).text
+    assert not re.search(r"carte (a été )?bloquée|tarjeta bloqueada|جمّدنا بطاقتك", denied)

@@ -2,6 +2,10 @@
 // Plain DOM, no framework, no network beyond this service. Text from the server is
 // only ever set with textContent (never innerHTML): a merchant name is not markup.
 //
+// After a block (an answer "no", or an automatic decline the customer is told about), the
+// page shows what happened and "Talk to a person": it contests that payment with the same
+// session (POST /v1/customers/{id}/contests), which puts it before an analyst.
+//
 // Opened as /app/?customer=<id>#session=<token>: the customer session the bank's backend
 // minted (POST /v1/customers/{id}/sessions). The fragment never reaches a server or a
 // Referer; the page takes the token out of the address bar at once and sends it only as
@@ -19,6 +23,7 @@ const WORDS = {
     review: "Thank you. Our team will check this payment and may contact you.",
     pending: "Thank you. One more question…",
     closed: "This question is no longer open.", failed: "Something went wrong. Please try again.",
+    contested: "Thank you. A member of our team will contact you about this payment.",
   },
   ar: {
     title: "التحقق من الدفع", yes: "نعم", no: "لا", human: "التحدث إلى موظف",
@@ -30,6 +35,7 @@ const WORDS = {
     review: "شكراً لك. سيتحقق فريقنا من هذه الدفعة وقد يتواصل معك.",
     pending: "شكراً لك. سؤال آخر…",
     closed: "هذا السؤال لم يعد مفتوحاً.", failed: "حدث خطأ. يرجى المحاولة مرة أخرى.",
+    contested: "شكراً. سيتواصل معك أحد موظفينا بشأن هذه الدفعة.",
   },
   fr: {
     title: "Vérification du paiement", yes: "Oui", no: "Non", human: "Parler à une personne",
@@ -42,6 +48,7 @@ const WORDS = {
     review: "Merci. Notre équipe va vérifier ce paiement et pourra vous contacter.",
     pending: "Merci. Encore une question…",
     closed: "Cette question n'est plus ouverte.", failed: "Une erreur est survenue. Réessayez.",
+    contested: "Merci. Un conseiller vous contactera au sujet de ce paiement.",
   },
   es: {
     title: "Comprobación de pago", yes: "Sí", no: "No", human: "Hablar con una persona",
@@ -53,6 +60,7 @@ const WORDS = {
     review: "Gracias. Nuestro equipo revisará este pago y puede contactarle.",
     pending: "Gracias. Una pregunta más…",
     closed: "Esta pregunta ya no está abierta.", failed: "Algo salió mal. Inténtelo de nuevo.",
+    contested: "Gracias. Una persona de nuestro equipo le contactará sobre este pago.",
   },
 };
 
@@ -86,6 +94,7 @@ function setLanguage(locale, direction) {
   document.title = w.title;
   $("title").textContent = w.title;
   for (const id of ["yes", "no", "human"]) $(id).textContent = w[id];
+  $("contest").textContent = w.human;
 }
 
 function show(id, visible) {
@@ -134,14 +143,65 @@ function showPrompt(prompt) {
   status(words().asking);
 }
 
-function showResult(verdict) {
+function showResult(verdict, paymentId, text, contested) {
   current = null;
   const result = $("result");
   result.dataset.verdict = verdict;
-  $("result-text").textContent = words()[verdict] || words().review;
+  result.dataset.payment = paymentId || "";
+  $("result-text").textContent = contested ? words().contested : text || words()[verdict] || words().review;
+  const button = $("contest");
+  button.dataset.payment = paymentId || "";
+  button.disabled = false;
+  show("contest", verdict === "blocked" && Boolean(paymentId) && !contested);
   show("prompt", false);
   show("result", true);
   status("");
+}
+
+// The latest declined or blocked payment (an automatic decline is told here too), with
+// "Talk to a person" until the customer has asked.
+async function refreshNotices() {
+  if (ended || current) return;
+  const url = `/v1/customers/${encodeURIComponent(customer)}/notices`;
+  const response = await fetch(url, { headers: headers({ Accept: "application/json" }) });
+  if (response.status === 401) return endSession();
+  if (!response.ok) return;
+  const [notice] = (await response.json()).notices;
+  const result = $("result");
+  if (!notice || current) return;
+  if (!result.hidden && result.dataset.payment !== notice.payment_id) return; // another outcome
+  const shown = !result.hidden;
+  if (shown && (!notice.contested || $("contest").hidden)) return; // nothing new to show
+  setLanguage(notice.locale, notice.direction);
+  result.dir = notice.direction;
+  result.lang = notice.locale;
+  showResult("blocked", notice.payment_id, notice.text, notice.contested);
+}
+
+async function contest() {
+  const button = $("contest");
+  button.disabled = true;
+  const url = `/v1/customers/${encodeURIComponent(customer)}/contests`;
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: headers({ "Content-Type": "application/json", Accept: "application/json" }),
+      body: JSON.stringify({ payment_id: button.dataset.payment }),
+    });
+  } catch (error) {
+    button.disabled = false;
+    return showError(words().failed);
+  }
+  if (response.status === 401) return endSession();
+  if (!response.ok) {
+    button.disabled = false;
+    return showError(response.status >= 500 ? words().failed : words().closed);
+  }
+  $("result-text").textContent = words().contested;
+  $("result").dataset.contested = "true";
+  show("contest", false);
+  show("error", false);
 }
 
 function showError(text) {
@@ -193,7 +253,7 @@ async function answer(choice) {
   }
   const payment = await response.json();
   if (payment.verdict !== "pending") {
-    showResult(payment.verdict);
+    showResult(payment.verdict, prompt.payment_id);
     return;
   }
   // A flow with a second question (new payee: the scam question): it arrives on the
@@ -230,6 +290,7 @@ function dispatch(block) {
   }
   if (name === "prompts") onPrompts(JSON.parse(data));
   else if (name === "expired") endSession();
+  refreshNotices().catch(() => {}); // on every event and keep-alive: a notice wakes the stream
 }
 
 // Read the stream until it ends; the caller reconnects (as EventSource would).
@@ -272,6 +333,7 @@ function main() {
   for (const id of ["yes", "no", "human"]) {
     $(id).addEventListener("click", () => answer($(id).dataset.answer));
   }
+  $("contest").addEventListener("click", contest);
   if (!customer) {
     status(words().noCustomer);
     return;
