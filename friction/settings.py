@@ -106,6 +106,9 @@ class DecisionSettings(PolicySettings):
     """Answers of the latest payments scored, kept in memory (~650 bytes each) so that a
     gateway's retry gets the first answer even while the store is unreachable; an older
     payment retried during an outage gets a new, degraded decision."""
+    decline_notices: bool = True
+    """Tell a customer on their first channel when a payment was declined automatically
+    (with how to contest it); off for banks that notify their customers themselves."""
 
 
 class DialogueSettings(BaseModel):

@@ -24,7 +24,6 @@ import asyncio
 import base64
 import hmac
 import logging
-import math
 import uuid
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from friction.dialogue.templates import sms_segments
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, sign
 
 __all__ = [
@@ -152,12 +152,6 @@ def _authorized(request: web.Request, fake: FakeTwilio) -> bool:
     return scheme.lower() == "basic" and same and request.match_info["sid"] == fake.account_sid
 
 
-def _segments(body: str) -> int:
-    """SMS segments for body: GSM-7 (approximated by ASCII) 160/153, otherwise UCS-2 70/67."""
-    single, multi = (160, 153) if body.isascii() else (70, 67)
-    return 1 if len(body) <= single else math.ceil(len(body) / multi)
-
-
 def _new_message(
     fake: FakeTwilio, to: str, from_: str, body: str, direction: str
 ) -> dict[str, Any]:
@@ -174,7 +168,7 @@ def _new_message(
         "body": body,
         "status": "queued" if direction == "outbound-api" else "received",
         "direction": direction,
-        "num_segments": str(_segments(body)),
+        "num_segments": str(sms_segments(body)),
         "num_media": "0",
         "date_created": now,
         "date_updated": now,

@@ -201,7 +201,8 @@ class Scorer:
                         context.fingerprint, used)  # fmt: skip
         record = record_of(scored, dialogue, now, self._slot.model, self._settings)
         await self._commit(scored, record, dialogue, now)
-        if action.decision == "decline" and context.ladder:  # told after the commit
+        notify = action.decision == "decline" and self._settings.decline_notices
+        if notify and context.ladder:  # told after the commit
             self._spawn(self._engine.notify_declined(payment, context.ladder, key))
         return record
 

@@ -9,6 +9,7 @@ the customer's own declined or blocked payment of their own tenant.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -219,3 +220,17 @@ async def test_erasing_the_customer_erases_their_notices(
     for key in ("app:cus_42", PHONE):
         assert await store.read_mark("contestable_decline", key, now) is None
     assert (await call(client, "GET", "/v1/customers/cus_42/notices", 200))["notices"] == []
+
+
+async def test_a_bank_that_notifies_its_customers_itself_turns_notices_off(
+    fake_sms: FakeSms, start_app: StartApp, make_settings: MakeSettings
+) -> None:
+    client, _ = await start_sms_service(
+        start_app, fake_sms, make_settings, decline_at=0.0, decline_notices=False
+    )
+    await declined(client, payment("pay_dn_quiet"))
+    # a notice goes out within milliseconds when on (the tests above): a second is ample
+    await asyncio.sleep(1.0)
+    assert fake_sms.outbound() == []
+    handoff = render("human_handoff", "en-GB").text  # the customer can still contest
+    assert twiml_text(await fake_sms.reply("AGENT")) == handoff

@@ -12,7 +12,8 @@ import pytest
 from phonenumbers import PhoneNumberType
 from pydantic import ValidationError
 
-from friction.dialogue.channels.sms_guard import SmsGuard, SmsLimits, segments
+from friction.dialogue.channels.sms_guard import SmsGuard, SmsLimits
+from friction.dialogue.templates import sms_segments
 from friction.errors import ChannelError
 from friction.metrics import Metrics
 from friction.ports import OutboundMessage
@@ -82,12 +83,12 @@ async def test_country_customer_and_spend_caps_and_the_window() -> None:
         await guard.send(message("+447700900123", "cus_b"))
     with pytest.raises(ChannelError, match="customer_cap"):
         await guard.send(message("+447700900123", "cus_b"))
-    long_text = "é" * 300  # UCS-2: 5 segments, 0.40 at +33
+    long_text = "ب" * 300  # UCS-2: 5 segments, 0.40 at +33
     await guard.send(message("+33612345001", "cus_c", long_text))
     await guard.send(message("+33612346001", "cus_d", long_text))
     with pytest.raises(ChannelError, match="spend_cap"):
         await guard.send(message("+33612347001", "cus_e", long_text))
-    assert segments(long_text) == 5 and len(inner.sent) == 4
+    assert sms_segments(long_text) == 5 and len(inner.sent) == 4
     clock.now += 3601  # a new window: allowed again
     await guard.send(message("+447700900123", "cus_b"))
     assert {r: refused(metrics, r) for r in ("country", "customer_cap", "spend_cap")} == {

@@ -23,7 +23,6 @@ are the store's ``Quotas``: on Redis every replica counts against the same caps.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from friction.dialogue.templates import sms_segments
 from friction.domain.privacy import mask_phone
 from friction.domain.records import Quota
 from friction.errors import ChannelError
@@ -97,13 +97,7 @@ class SmsLimits:
         """Estimated price of ``text`` to ``phone``: segments × price of the longest prefix."""
         prices = [p for p in self.segment_cost if phone.startswith(p)]
         price = self.segment_cost[max(prices, key=len)] if prices else self.default_cost
-        return segments(text) * price
-
-
-def segments(text: str) -> int:
-    """SMS segments: GSM-7 (approximated by ASCII) 160/153 a segment, else UCS-2 70/67."""
-    single, multi = (160, 153) if text.isascii() else (70, 67)
-    return 1 if len(text) <= single else math.ceil(len(text) / multi)
+        return sms_segments(text) * price
 
 
 class SmsGuard:
