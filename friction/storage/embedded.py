@@ -59,6 +59,7 @@ from friction.storage.sqlite_schema import (
     load_customer,
     mark_value,
     review_row,
+    transaction,
 )
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class EmbeddedStore:
     # --- SessionStore -------------------------------------------------------
     async def save_session(self, digest: str, session: CustomerSession) -> None:
         row = ("session", digest, session.model_dump_json().encode())
-        with self._db:
+        with transaction(self._db):
             self._db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", row)
 
     async def get_session(self, digest: str) -> CustomerSession | None:
@@ -236,7 +237,7 @@ class EmbeddedStore:
         self._rows, self._deletes, self._events, self._reviews = [], [], [], {}
         self._dirty.clear()
         try:
-            with self._db:  # one transaction: records, state, reviews, outbox
+            with transaction(self._db):  # one transaction: records, state, reviews, outbox
                 self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
                 self._db.executemany(INSERT_REVIEW, reviews)
                 self._db.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", deletes)
@@ -278,7 +279,7 @@ class EmbeddedStore:
         if not seqs:
             return
         low, high = min(seqs), max(seqs)
-        with self._db:
+        with transaction(self._db):
             if high - low + 1 == len(set(seqs)):
                 self._db.execute("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", (low, high))
             else:
@@ -318,7 +319,7 @@ class EmbeddedStore:
         if self._flushed is not None:
             await asyncio.shield(self._flushed)
         deleted = 0
-        with self._db:
+        with transaction(self._db):
             for sql, days in SWEEP:
                 horizon = datetime.fromtimestamp(now_ts - days * 86_400, UTC).isoformat()
                 deleted += self._db.execute(sql, (horizon.replace("+00:00", "Z"),)).rowcount

@@ -19,7 +19,13 @@ from friction.domain.erasure import (
 )
 from friction.domain.records import DialogueRecord, PaymentRecord, ReviewRecord
 from friction.storage.open_index import OpenDialogues
-from friction.storage.sqlite_schema import INSERT_REVIEW, OF_CUSTOMER, ReviewRow, review_row
+from friction.storage.sqlite_schema import (
+    INSERT_REVIEW,
+    OF_CUSTOMER,
+    ReviewRow,
+    review_row,
+    transaction,
+)
 
 Row = tuple[str, str, bytes]
 _IS_OPEN = "SELECT 1 FROM kv WHERE ns = 'open_dialogue' AND key = ?"
@@ -45,7 +51,7 @@ class ErasurePlan:
 
     def apply(self, db: sqlite3.Connection) -> int:
         """Write it all in one transaction; how many keys were deleted."""
-        with db:
+        with transaction(db):
             db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", self.rows)
             db.executemany(INSERT_REVIEW, self.reviews)
             return sum(

@@ -8,7 +8,9 @@ file from an older version in place.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -68,6 +70,20 @@ SWEEP_MARKS = (
     "DELETE FROM kv WHERE ns LIKE 'mark:%' AND CAST(substr(CAST(value AS TEXT), 1, "
     "instr(CAST(value AS TEXT) || ' ', ' ') - 1) AS REAL) < ?"
 )
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One SQLite transaction, all or nothing. The file is opened in autocommit mode, where
+    ``with db:`` opens none: each statement would commit alone, and a failure or a crash
+    between a record and its outbox event would keep the one without the other."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def connect(path: Path) -> sqlite3.Connection:
