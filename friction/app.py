@@ -18,12 +18,14 @@ from aiohttp import web
 from friction.api.auth import auth_middleware
 from friction.api.keys import (
     ENGINE,
+    FLOWS,
     METRICS,
     OPENAPI,
     PROMPTS,
     RELAY,
     REPLIES,
     REVIEWS,
+    RULES,
     SCORER,
     SETTINGS,
     STORE,
@@ -49,6 +51,7 @@ from friction.dialogue.hub import Hub
 from friction.dialogue.reach import Reach
 from friction.dialogue.sms_replies import SmsReplies
 from friction.dialogue.wiring import EngineWiring
+from friction.domain.payment import Payment
 from friction.domain.tenancy import DEFAULT_TENANT
 from friction.events.file_bus import FileBus
 from friction.events.kafka_bus import KafkaBus
@@ -59,16 +62,21 @@ from friction.ports import Channel, EventBus, Quotas, Store
 from friction.review.desk import ReviewDesk
 from friction.review.intake import decision_hook, ending_hook
 from friction.routes import add_routes, served
+from friction.rules.expressions import Vocabulary
+from friction.rules.store import RulesStore
 from friction.scoring.registry import load_model, load_policy
 from friction.scoring.shadow import load_shadow
 from friction.service.erasure import sweep_forever
 from friction.service.model_slot import ModelSlot, watch_champion
+from friction.service.rule_sets import RuleSets
 from friction.service.scorer import Scorer, ScorerWiring
 from friction.service.spill import SpillJournal
 from friction.settings import CallbackTarget, Settings
 from friction.storage.embedded import EmbeddedStore
 from friction.storage.redis_pool import PoolWatch
+from friction.storage.redis_rules import RedisRules
 from friction.storage.redis_store import RedisStore
+from friction.storage.sqlite_rules import SqliteRules
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +132,18 @@ def open_store(settings: Settings, metrics: Metrics | None = None) -> Store:
             max_inflight=settings.max_inflight, watch=watch,
         )  # fmt: skip
     raise ValueError(f"unknown FRICTION_STORE {settings.store!r}; use 'embedded' or redis://…")
+
+
+def open_rules(settings: Settings) -> RulesStore:
+    """Where analysts' rules and lists are kept: beside the decisions, in the same store."""
+    if settings.store == "embedded":
+        return SqliteRules(settings.store_path)
+    return RedisRules.from_url(settings.store)
+
+
+def tenants_of(settings: Settings) -> list[str]:
+    """The tenants this service answers: one per API key, or the single default tenant."""
+    return sorted(settings.api_keys) or [DEFAULT_TENANT]
 
 
 def open_bus(settings: Settings) -> EventBus:
@@ -231,7 +251,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[ENGINE] = engine
     spill = SpillJournal(settings.data_dir / "spill")
     app[METRICS].spill_pending.set_function(lambda: spill.pending)
-    hooks = ScorerWiring(app[METRICS], relay.wake, spawn, decision_hook(settings))
+    rules = RuleSets(open_rules(settings), Vocabulary(Payment.model_json_schema()),
+                     tenants_of(settings))  # fmt: skip
+    await rules.load()  # rules apply from the first payment
+    app[RULES] = rules
+    app[FLOWS] = sorted(flows)
+    hooks = ScorerWiring(app[METRICS], relay.wake, spawn, decision_hook(settings), rules.get)
     scorer = Scorer(settings, store, slot, engine, reach, spill, hooks)
     app[SCORER] = scorer
     spawn(relay.run())
@@ -239,6 +264,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     spawn(sweep_forever(store, settings.retention_sweep_seconds))
     spawn(watch_champion(slot, settings.models_dir, settings.model_check_seconds))
     spawn(spill.run(store, SPILL_REPLAY_SECONDS, scorer.forget_degraded))
+    spawn(rules.run(settings.rules_refresh_seconds))
     if webhooks is not None:
         spawn(webhooks.run())
     for dialogue in await store.open_dialogues():
@@ -270,6 +296,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     for channel in channels.values():
         await _bounded(channel.close(), f"closing the {channel.name} channel")
     await _bounded(bus.close(), "closing the event bus")
+    await _bounded(rules.store.close(), "closing the rules store")
     await store.close()
 
 

@@ -39,6 +39,20 @@ class Metrics:
             "Spilled decisions not yet known to be in the store (alert if it stays above 0).",
             registry=self.registry,
         )
+        self.rule_hits = Counter(
+            "friction_rule_hits_total",
+            "Payments an analysts' rule or allow/block list matched, by tenant, rule, mode "
+            "(live or shadow: a shadow rule's hits are what it would have done) and whether "
+            "it acted.",
+            ["tenant", "source", "rule", "mode", "acted"],
+            registry=self.registry,
+        )
+        self.rule_errors = Counter(
+            "friction_rule_errors_total",
+            "Rule evaluations that failed (counted as no match), by tenant and rule.",
+            ["tenant", "rule"],
+            registry=self.registry,
+        )
         self.dialogues = Counter(
             "friction_dialogues_total",
             "Dialogue transitions by state, channel and language.",

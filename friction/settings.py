@@ -305,6 +305,9 @@ class Settings(DecisionSettings, DialogueSettings, SmsSettings, BaseSettings):
     and metadata addresses are refused regardless (SSRF)."""
     retention_sweep_seconds: float = Field(3600.0, gt=0)
     """How often the embedded store deletes records past their retention (Redis uses TTLs)."""
+    rules_refresh_seconds: float = Field(1.0, gt=0)
+    """How soon a replica applies the rules and lists another replica saved (one read of
+    every tenant's version per period; changes made through a replica apply there at once)."""
 
     @property
     def twilio_enabled(self) -> bool:

@@ -13,6 +13,7 @@ from friction.events.outbox import OutboxRelay
 from friction.metrics import Metrics
 from friction.ports import Store
 from friction.review.desk import ReviewDesk
+from friction.service.rule_sets import RuleSets
 from friction.service.scorer import Scorer
 from friction.settings import Settings
 
@@ -26,3 +27,6 @@ REVIEWS = web.AppKey("reviews", ReviewDesk)
 REPLIES = web.AppKey("replies", SmsReplies)
 PROMPTS = web.AppKey("prompts", AppPrompts)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
+RULES = web.AppKey("rules", RuleSets)
+FLOWS = web.AppKey("flows", list[str])
+"""The dialogue flows a challenge rule may name."""

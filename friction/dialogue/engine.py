@@ -77,9 +77,12 @@ class DialogueEngine:
         now: datetime,
         locale: str | None = None,
         stored_as: str | None = None,
+        flow_name: str | None = None,
     ) -> DialogueRecord:
-        """A new dialogue (committed by the caller together with the decision)."""
-        flow = self._flows["new_payee_transfer" if payment.payee else "purchase_confirmation"]
+        """A new dialogue (committed by the caller with the decision) on the flow a rule asked
+        for, else the one for the payment's kind."""
+        kind = "new_payee_transfer" if payment.payee else "purchase_confirmation"
+        flow = self._flows[flow_name or kind]
         state, key = start(flow)
         params: dict[str, str | int | None] = {
             "amount_minor": payment.amount.value,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 Decision = Literal["allow", "challenge", "review", "decline"]
 Verdict = Literal["pending", "released", "blocked", "review"]
@@ -19,6 +19,8 @@ Verdict = Literal["pending", "released", "blocked", "review"]
 class Reason(BaseModel):
     code: str
     text: str
+    rule: str | None = Field(None, exclude_if=lambda rule: rule is None)
+    """With code ``RULE``: the id of the analysts' rule or list that acted (absent otherwise)."""
 
 
 class DialogueRef(BaseModel):

@@ -46,6 +46,41 @@ class ShadowScore(BaseModel):
     score: float
 
 
+class RuleMatch(BaseModel):
+    """A rule or an allow/block list that matched, at the version that was live."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: Literal["list", "rule"]
+    id: str
+    version: int
+    action: str
+    mode: Literal["live", "shadow"] = "live"
+
+
+class RuleFailure(BaseModel):
+    """A rule that could not be evaluated for this payment (it counted as no match)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: Literal["list", "rule"]
+    id: str
+    version: int
+    message: str
+
+
+class RulesTrace(BaseModel):
+    """What the tenant's rules and lists said of a payment (``docs/rules.md``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    matched: list[RuleMatch] = []
+    """Every match, live or shadow, in the order they act."""
+    acted: RuleMatch | None = None
+    """The match that made the decision; None when the model's policy made it."""
+    errors: list[RuleFailure] = []
+
+
 class DecisionEvent(EventBase):
     """A scoring decision with the exact feature vector the model saw."""
 
@@ -69,6 +104,8 @@ class DecisionEvent(EventBase):
     degraded: bool = False
     shadow: ShadowScore | None = None
     """The shadow challenger's score (``FRICTION_SHADOW_MODEL``); None when none is set."""
+    rules: RulesTrace | None = None
+    """The tenant's rules and lists on this payment; None when the tenant has none."""
 
 
 class DialogueEvent(EventBase):

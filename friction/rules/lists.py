@@ -96,6 +96,8 @@ class RuleList(Body):
     description: str = ""
     action: ListAction | None = None
     version: int = Field(1, ge=1)
+    updated_by: str = ""
+    updated_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _action_needs_a_field(self) -> RuleList:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from cel_expr_python import cel
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from friction.errors import FrictionError
 from friction.rules.expressions import MAX_EXPRESSION, Vocabulary
@@ -88,10 +88,12 @@ class RuleBody(Body):
 
 
 class Rule(RuleBody):
-    """A rule as stored: its body, id and version (one more at every save)."""
+    """A rule as stored: its body, id, version (one more at every save) and who saved it."""
 
     id: RuleId
     version: int = Field(1, ge=1)
+    updated_by: str = ""
+    updated_at: AwareDatetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

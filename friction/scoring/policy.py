@@ -221,7 +221,7 @@ def choose(settings: PolicySettings, given: PolicyInput, fit: PolicyFit = DEFAUL
     if given.score >= settings.decline_at:
         return Action("decline", [], 1.0, False, loss, cost)
     if settings.challenge_at <= 0.0:
-        return _ask(settings, given, loss, cost)
+        return ask(settings, given, loss, cost)
     risky = given.score >= settings.challenge_at or (
         settings.challenge_loss_minor > 0 and loss >= settings.challenge_loss_minor
     )
@@ -234,7 +234,7 @@ def choose(settings: PolicySettings, given: PolicyInput, fit: PolicyFit = DEFAUL
         return Action("allow", [TRUSTED], 1.0, False, loss, cost, costs)
     if loss < settings.loss_floor_minor or costs.allow <= costs.challenge:
         return _maybe_explore(settings, given, loss, cost, [QUIET_WIN], costs)
-    return _ask(settings, given, loss, cost, costs)
+    return ask(settings, given, loss, cost, costs)
 
 
 def _card_check(settings: PolicySettings, given: PolicyInput) -> Action:
@@ -253,7 +253,7 @@ def decide(settings: PolicySettings, given: PolicyInput) -> tuple[Decision, list
     return action.decision, action.reasons
 
 
-def _ask(
+def ask(
     settings: PolicySettings,
     given: PolicyInput,
     loss: float,

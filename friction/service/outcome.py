@@ -19,7 +19,7 @@ from friction.domain.decision import (
     ScoreResponse,
     Verdict,
 )
-from friction.domain.events import DecisionEvent
+from friction.domain.events import DecisionEvent, RulesTrace
 from friction.domain.facts import PaymentFacts
 from friction.domain.payment import Payment
 from friction.domain.records import DialogueRecord, PaymentRecord
@@ -47,6 +47,8 @@ class Scored:
     fingerprint: str = ""
     budget_used: int = 0
     degraded: bool = False
+    rules: RulesTrace | None = None
+    """What the tenant's rules and lists said (None: the tenant has none)."""
 
 
 def record_of(
@@ -138,6 +140,7 @@ def event_of(
         friction_cost_minor=scored.action.friction_cost,
         degraded=scored.degraded,
         shadow=shadow_score(slot.shadow, scored.vector),
+        rules=scored.rules,
     )
 
 

@@ -19,9 +19,8 @@ from typing import Any
 
 from friction.dialogue.engine import DialogueEngine
 from friction.dialogue.reach import Reach
-from friction.domain.decision import (
-    Reason,
-)
+from friction.domain.decision import Reason
+from friction.domain.events import RulesTrace
 from friction.domain.facts import facts_of
 from friction.domain.payment import Payment
 from friction.domain.records import AnyEvent, Change, DialogueRecord, PaymentRecord
@@ -29,11 +28,14 @@ from friction.domain.tenancy import DEFAULT_TENANT, scope_payment, scoped
 from friction.errors import Conflict, InProgress, StoreUnavailable
 from friction.metrics import Metrics
 from friction.ports import DecisionStore
+from friction.rules.rules import RuleSet
 from friction.scoring.explain import explain
+from friction.scoring.features import FEATURE_NAMES
 from friction.scoring.policy import Action, PolicyInput, choose
 from friction.service.degraded import STORE_DOWN, degraded_decision, request_only_features
 from friction.service.model_slot import ModelSlot
 from friction.service.outcome import Scored, event_of, record_of
+from friction.service.ruling import count, ruled, trace_of
 from friction.service.spill import Answer, AnswerMemory, Spilled, SpillJournal
 from friction.settings import DecisionSettings
 
@@ -64,6 +66,8 @@ class ScorerWiring:
     spawn: Spawn
     on_decision: OnDecision
     """The review layer's intake (``review.intake.decision_hook``)."""
+    rules: Callable[[str], RuleSet | None] = lambda tenant: None
+    """The tenant's rules and lists (``service.rule_sets.RuleSets.get``): no store read."""
 
 
 class Scorer:
@@ -88,6 +92,7 @@ class Scorer:
         self._on_commit = wiring.on_commit
         self._spawn = wiring.spawn
         self._on_decision = wiring.on_decision
+        self._rules = wiring.rules
         self._spill = spill
         self._inflight: dict[str, asyncio.Future[PaymentRecord]] = {}
         self._answers = AnswerMemory(settings.recent_answers)
@@ -125,7 +130,7 @@ class Scorer:
         key = scoped(tenant, payment.payment_id)
         record = await self._in_process(key)
         if record is None:
-            record = await self._once(tenant, scope_payment(tenant, payment), body_hash)
+            record = await self._once(tenant, payment, body_hash)
         if record.body_hash != body_hash:
             raise Conflict(
                 f"payment_id {payment.payment_id} was already scored with a different body; "
@@ -144,19 +149,21 @@ class Scorer:
             return await asyncio.shield(in_flight)
         return self._answers.get(key)
 
-    async def _once(self, tenant: str, payment: Payment, body_hash: str) -> PaymentRecord:
-        """Decide once even if the same payment arrives many times at once."""
-        key = scoped(tenant, payment.payment_id)
+    async def _once(self, tenant: str, local: Payment, body_hash: str) -> PaymentRecord:
+        """Decide once even if the same payment arrives many times at once (``local``: the
+        payment as the tenant sent it; rules read it so, the core works on it scoped)."""
+        key = scoped(tenant, local.payment_id)
+        payment = scope_payment(tenant, local)
         future: asyncio.Future[PaymentRecord] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             try:
-                record = await self._decide(tenant, payment, body_hash)
+                record = await self._decide(tenant, payment, body_hash, local)
             except StoreUnavailable as error:
                 if not self._store_down:
                     log.warning("store unavailable, deciding degraded: %s", error.message)
                 self._store_down = True
-                record = self._decide_degraded(tenant, payment, body_hash)
+                record = self._decide_degraded(tenant, payment, body_hash, local)
             future.set_result(record)
             return record
         except BaseException as error:
@@ -167,7 +174,9 @@ class Scorer:
             if self._inflight.get(key) is future:
                 del self._inflight[key]
 
-    async def _decide(self, tenant: str, payment: Payment, body_hash: str) -> PaymentRecord:
+    async def _decide(
+        self, tenant: str, payment: Payment, body_hash: str, local: Payment
+    ) -> PaymentRecord:
         key = scoped(tenant, payment.payment_id)
         facts = facts_of(payment)
         observation = await self._store.observe(facts, self._window_s, key)
@@ -191,14 +200,17 @@ class Scorer:
         )
         fit = self._slot.policy
         action = RETRY_ALLOWED if context.confirmed_retry else choose(self._settings, given, fit)
+        action, trace, flow = self._apply_rules(tenant, local, vector, score, given, action)
         why.extend(action.reasons)
         now = datetime.now(UTC)
         dialogue = None
         if action.decision == "challenge" and channel is not None:
-            dialogue = self._engine.create(payment, context.ladder, now, stored_as=key)
+            dialogue = self._engine.create(
+                payment, context.ladder, now, stored_as=key, flow_name=flow
+            )
         used = observation.recent_challenges + (1 if dialogue else 0)
         scored = Scored(tenant, payment, facts, body_hash, vector, score, why, action,
-                        context.fingerprint, used)  # fmt: skip
+                        context.fingerprint, used, rules=trace)  # fmt: skip
         record = record_of(scored, dialogue, now, self._slot.model, self._settings)
         await self._commit(scored, record, dialogue, now)
         notify = action.decision == "decline" and self._settings.decline_notices
@@ -223,18 +235,27 @@ class Scorer:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
 
-    def _decide_degraded(self, tenant: str, payment: Payment, body_hash: str) -> PaymentRecord:
-        """Request-only features, the configured rule, no dialogue; spilled for later."""
+    def _decide_degraded(
+        self, tenant: str, payment: Payment, body_hash: str, local: Payment
+    ) -> PaymentRecord:
+        """Request-only features, the configured fallback, no dialogue; spilled for later.
+
+        Lists and rules still apply (they need no store): a block-listed card stays
+        declined during an outage. A rule's challenge cannot open a dialogue here, so it
+        goes to a person, as the policy's own challenges do in degraded mode."""
         facts = facts_of(payment)
         features = request_only_features(facts)
         score, why = explain(self._slot.model, features, low_risk_below=self._settings.challenge_at)
         decision = degraded_decision(self._settings, payment.channel, score)
-        action = Action(decision, [STORE_DOWN])
-        why.append(STORE_DOWN)
-        now = datetime.now(UTC)
-        scored = Scored(
-            tenant, payment, facts, body_hash, features, score, why, action, degraded=True
+        given = PolicyInput(score, payment.amount.value, 0, False, payment.payment_id,
+                            payment.channel, currency=payment.amount.currency)  # fmt: skip
+        action, trace, _ = self._apply_rules(
+            tenant, local, features, score, given, Action(decision, [STORE_DOWN])
         )
+        why.extend(action.reasons)
+        now = datetime.now(UTC)
+        scored = Scored(tenant, payment, facts, body_hash, features, score, why, action,
+                        degraded=True, rules=trace)  # fmt: skip
         record = record_of(scored, None, now, self._slot.model, self._settings)
         event = event_of(scored, record, now, self._slot)
         change = Change(payment=record, events=[event])
@@ -242,6 +263,28 @@ class Scorer:
         self._spill_change(change)
         self._metrics.degraded.inc()
         return record
+
+    def _apply_rules(
+        self,
+        tenant: str,
+        local: Payment,
+        vector: list[float],
+        score: float,
+        given: PolicyInput,
+        action: Action,
+    ) -> tuple[Action, RulesTrace | None, str | None]:
+        """The action once the tenant's lists and rules have spoken, what they said, and the
+        dialogue flow an acting challenge rule asks for (None: the default)."""
+        rule_set = self._rules(tenant)
+        if rule_set is None:
+            return action, None, None
+        body = local.model_dump(mode="json", exclude_none=True)
+        features = dict(zip(FEATURE_NAMES, vector, strict=True))
+        verdict = rule_set.evaluate(body, features, score)
+        ruled_action, hit = ruled(self._settings, given, action, verdict, local.customer.locale)
+        count(self._metrics, tenant, verdict, hit)
+        flow = hit.flow if hit is not None and ruled_action.decision == "challenge" else None
+        return ruled_action, trace_of(verdict, hit), flow
 
     def _spill_change(self, change: Change) -> None:
         """Journal a decision the store has not taken (or may take later), remember it."""

@@ -4,22 +4,30 @@ Keys (under the store's prefix), kept until an analyst removes them (configurati
 personal data with a retention: a ``customer`` list names customers only as long as an
 analyst keeps them there, and entries may carry their own expiry):
 
-    rules:<tenant>:lists           hash  list name -> list definition (JSON)
-    rules:<tenant>:entries:<list>  hash  normalised value -> entry (JSON)
-    rules:<tenant>:values:<list>   sorted set (lex) of the values: pages in order
-    rules:<tenant>:rules           hash  rule id -> rule (JSON)
-    rules:<tenant>:version         counter, bumped in the same MULTI as every change
+    rules:<tenant>:lists             hash  list name -> list definition (JSON)
+    rules:<tenant>:revisions         hash  list name -> revision (new at every change)
+    rules:<tenant>:entries:<list>    hash  normalised value -> entry (JSON)
+    rules:<tenant>:values:<list>     sorted set (lex) of the values: pages in order
+    rules:<tenant>:rules             hash  rule id -> rule (JSON)
+    rules:<tenant>:history:<rule>    hash  version -> that version of the rule (JSON)
+    rules:<tenant>:version           counter, bumped in the same MULTI as every change
+
+A save that numbers a version reads the last one under WATCH, so two analysts saving at
+once get two versions, never one twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from friction.rules.lists import ListEntry, RuleList
 from friction.rules.rules import Rule
-from friction.rules.store import TenantRules
+from friction.rules.store import Definitions, ListState
 
 ENTRIES_PER_CALL = 10_000
 
@@ -38,15 +46,26 @@ class RedisRules:
     def _key(self, tenant: str, *parts: str) -> str:
         return ":".join([f"{self._p}rules", tenant, *parts])
 
-    async def save_list(self, tenant: str, spec: RuleList) -> None:
-        async with self._redis.pipeline(transaction=True) as tx:
-            tx.hset(self._key(tenant, "lists"), spec.name, spec.model_dump_json())
-            tx.incr(self._key(tenant, "version"))
-            await tx.execute()
+    async def save_list(self, tenant: str, spec: RuleList) -> RuleList:
+        lists = self._key(tenant, "lists")
+
+        async def attempt(pipe: Pipeline) -> RuleList:
+            raw = await pipe.hget(lists, spec.name)
+            version = 1 if raw is None else RuleList.model_validate_json(raw).version + 1
+            stored = spec.model_copy(update={"version": version})
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(lists, spec.name, stored.model_dump_json())
+            pipe.hset(self._key(tenant, "revisions"), spec.name, _revision())
+            pipe.incr(self._key(tenant, "version"))
+            return stored
+
+        stored: RuleList = await self._redis.transaction(attempt, lists, value_from_callable=True)
+        return stored
 
     async def delete_list(self, tenant: str, name: str) -> bool:
         async with self._redis.pipeline(transaction=True) as tx:
             tx.hdel(self._key(tenant, "lists"), name)
+            tx.hdel(self._key(tenant, "revisions"), name)
             tx.delete(self._key(tenant, "entries", name), self._key(tenant, "values", name))
             tx.incr(self._key(tenant, "version"))
             gone, *_ = await tx.execute()
@@ -61,16 +80,25 @@ class RedisRules:
                     mapping={e.value: e.model_dump_json() for e in chunk},
                 )
                 tx.zadd(self._key(tenant, "values", name), {e.value: 0 for e in chunk})
+            tx.hset(self._key(tenant, "revisions"), name, _revision())
             tx.incr(self._key(tenant, "version"))
             await tx.execute()
 
     async def remove_entry(self, tenant: str, name: str, value: str) -> bool:
-        async with self._redis.pipeline(transaction=True) as tx:
-            tx.hdel(self._key(tenant, "entries", name), value)
-            tx.zrem(self._key(tenant, "values", name), value)
-            tx.incr(self._key(tenant, "version"))
-            gone, *_ = await tx.execute()
-        return bool(gone)
+        entries = self._key(tenant, "entries", name)
+
+        async def attempt(pipe: Pipeline) -> bool:
+            if not await pipe.hexists(entries, value):
+                return False  # nothing changes: no revision, no rebuild anywhere
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hdel(entries, value)
+            pipe.zrem(self._key(tenant, "values", name), value)
+            pipe.hset(self._key(tenant, "revisions"), name, _revision())
+            pipe.incr(self._key(tenant, "version"))
+            return True
+
+        gone: bool = await self._redis.transaction(attempt, entries, value_from_callable=True)
+        return gone
 
     async def list_entries(
         self, tenant: str, name: str, limit: int, after: str | None
@@ -84,11 +112,30 @@ class RedisRules:
         raws = await self._redis.hmget(self._key(tenant, "entries", name), values)
         return [ListEntry.model_validate_json(r) for r in raws if r is not None]
 
-    async def save_rule(self, tenant: str, rule: Rule) -> None:
-        async with self._redis.pipeline(transaction=True) as tx:
-            tx.hset(self._key(tenant, "rules"), rule.id, rule.model_dump_json())
-            tx.incr(self._key(tenant, "version"))
-            await tx.execute()
+    async def entries(self, tenant: str, name: str) -> list[ListEntry]:
+        raws = await self._redis.hvals(self._key(tenant, "entries", name))
+        # 100,000 entries take ~0.5 s to parse: off the event loop
+        return await asyncio.to_thread(lambda: [ListEntry.model_validate_json(r) for r in raws])
+
+    async def save_rule(self, tenant: str, rule: Rule) -> Rule:
+        history = self._key(tenant, "history", rule.id)
+
+        async def attempt(pipe: Pipeline) -> Rule:
+            versions = await pipe.hkeys(history)
+            stored = rule.model_copy(update={"version": max(map(int, versions), default=0) + 1})
+            raw = stored.model_dump_json()
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(self._key(tenant, "rules"), rule.id, raw)
+            pipe.hset(history, str(stored.version), raw)
+            pipe.incr(self._key(tenant, "version"))
+            return stored
+
+        stored: Rule = await self._redis.transaction(attempt, history, value_from_callable=True)
+        return stored
+
+    async def rule_versions(self, tenant: str, rule_id: str) -> list[Rule]:
+        raws = await self._redis.hvals(self._key(tenant, "history", rule_id))
+        return sorted((Rule.model_validate_json(r) for r in raws), key=lambda r: r.version)
 
     async def delete_rule(self, tenant: str, rule_id: str) -> bool:
         async with self._redis.pipeline(transaction=True) as tx:
@@ -97,20 +144,24 @@ class RedisRules:
             gone, *_ = await tx.execute()
         return bool(gone)
 
-    async def tenant_rules(self, tenant: str) -> TenantRules:
+    async def definitions(self, tenant: str) -> Definitions:
         async with self._redis.pipeline(transaction=True) as tx:  # one snapshot
             tx.get(self._key(tenant, "version"))
             tx.hvals(self._key(tenant, "rules"))
-            tx.hvals(self._key(tenant, "lists"))
-            version, rules, specs = await tx.execute()
-        lists = []
-        for raw in specs:
-            spec = RuleList.model_validate_json(raw)
-            entries = await self._redis.hvals(self._key(tenant, "entries", spec.name))
-            lists.append((spec, [ListEntry.model_validate_json(e) for e in entries]))
-        lists.sort(key=lambda pair: pair[0].name)
-        rules_ = [Rule.model_validate_json(r) for r in rules]
-        return TenantRules(int(version or 0), rules_, lists)
+            tx.hgetall(self._key(tenant, "lists"))
+            tx.hgetall(self._key(tenant, "revisions"))
+            version, rules, specs, revisions = await tx.execute()
+        names = sorted(specs)
+        async with self._redis.pipeline(transaction=False) as sizes:
+            for name in names:
+                sizes.hlen(self._key(tenant, "entries", name.decode()))
+            counts = await sizes.execute()
+        lists = [
+            ListState(RuleList.model_validate_json(specs[n]), revisions.get(n, b"").decode(), c)
+            for n, c in zip(names, counts, strict=True)
+        ]
+        ordered = sorted((Rule.model_validate_json(r) for r in rules), key=lambda r: r.id)
+        return Definitions(int(version or 0), ordered, lists)
 
     async def rules_versions(self, tenants: Sequence[str]) -> dict[str, int]:
         found = await self._redis.mget([self._key(t, "version") for t in tenants])
@@ -118,3 +169,7 @@ class RedisRules:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _revision() -> str:
+    return uuid.uuid4().hex

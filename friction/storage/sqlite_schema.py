@@ -28,13 +28,16 @@ CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB N
                                PRIMARY KEY (ns, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rule_list (tenant TEXT NOT NULL, name TEXT NOT NULL,
-                                      value BLOB NOT NULL, PRIMARY KEY (tenant, name))
-                                      WITHOUT ROWID;
+                                      value BLOB NOT NULL, revision TEXT NOT NULL,
+                                      PRIMARY KEY (tenant, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rule_entry (tenant TEXT NOT NULL, list TEXT NOT NULL,
                                        value TEXT NOT NULL, entry BLOB NOT NULL,
                                        PRIMARY KEY (tenant, list, value)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rule (tenant TEXT NOT NULL, id TEXT NOT NULL, value BLOB NOT NULL,
                                  PRIMARY KEY (tenant, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rule_history (tenant TEXT NOT NULL, id TEXT NOT NULL,
+                                         version INTEGER NOT NULL, value BLOB NOT NULL,
+                                         PRIMARY KEY (tenant, id, version)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rules_version (tenant TEXT PRIMARY KEY, version INTEGER NOT NULL)
                                           WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS review (id TEXT PRIMARY KEY, status TEXT NOT NULL, assignee TEXT,
@@ -73,11 +76,12 @@ SWEEP_MARKS = (
 
 
 @contextlib.contextmanager
-def transaction(db: sqlite3.Connection) -> Iterator[None]:
+def transaction(db: sqlite3.Connection, writes: bool = True) -> Iterator[None]:
     """One SQLite transaction, all or nothing. The file is opened in autocommit mode, where
     ``with db:`` opens none: each statement would commit alone, and a failure or a crash
-    between a record and its outbox event would keep the one without the other."""
-    db.execute("BEGIN IMMEDIATE")
+    between a record and its outbox event would keep the one without the other. A read
+    (``writes=False``) sees one snapshot and takes no write lock."""
+    db.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
     try:
         yield
     except BaseException:
