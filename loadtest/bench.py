@@ -1,12 +1,13 @@
-"""friction against its floor and a serving peer: the same load, one machine, one run.
+"""friction against its ceiling, its floor and a serving peer: the same load, one machine, one run.
 
-    .venv/bin/python loadtest/bench.py            # ~2-3 min
-    .venv/bin/python loadtest/bench.py --quick    # ~30-40 s, noisier
+    .venv/bin/python loadtest/bench.py            # ~4-5 min
+    .venv/bin/python loadtest/bench.py --quick    # ~1.5 min, noisier
 
 Targets, each a process on 127.0.0.1 started and stopped here:
 
 - floor: ``loadtest/floor.py``, bare aiohttp parsing the payment and answering a
-  decision of the same size (the cost of HTTP + JSON on this machine);
+  decision of the same size (the cost of HTTP + JSON on this machine); it stays up
+  for the whole run, because every target's latency is compared to it;
 - ceiling: ``loadtest/ceiling.py``, the floor plus the work every decision must do
   (pydantic validation, feature state, model + reasons), all in memory: an upper
   bound for friction on this runtime;
@@ -16,13 +17,16 @@ Targets, each a process on 127.0.0.1 started and stopped here:
   ``scripts/install-bench-peer.sh`` installed it (else marked unavailable).
 
 Every target gets a closed loop (``--concurrency`` connections back to back: the
-throughput ceiling) and an open loop at a fixed arrival rate of half the floor's
-ceiling (latency under a load all of them should carry). Payment ids are unique:
-friction is idempotent, and a reused id would measure its cache. The generator is
-``loadtest/loadgen.py`` (see its docstring for why not aiohttp's client or wrk);
-if ``wrk`` is installed, the floor is also measured with it once, to show how much
-of the floor's ceiling the Python generator itself costs. Ratios are only
-meaningful within one run: the machine is shared. The last line is one JSON object.
+throughput ceiling), during which the CPU time of its process tree is read from
+``/proc`` (``cpu_us``: user + system per request served; for Redis + Kafka the two
+servers' CPU is given apart, ``backends_cpu_us``). Then an open loop at half its
+own closed-loop rate and the floor at the same rate (latency at a sane load, issue
+20), and last an open loop at half the floor's rate (issue 7's overload phase, kept
+as information). Payment ids are unique: friction is idempotent, and a reused id
+would measure its cache. The generator is ``loadtest/loadgen.py`` (see its docstring
+for why not aiohttp's client or wrk); if ``wrk`` is installed, the floor is also
+measured with it once. Ratios (``loadtest/report.py``) are only meaningful within
+one run: the machine is shared. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -37,20 +41,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import services
+from cpu import cpu_seconds, tree
 from loadgen import Target, Tick, closed_loop, open_loop
+from report import Phases, ratios, render, verdicts
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from services import Unavailable, free_port
 
-Phases = dict[str, dict[str, Any]]
 ALL = ["floor", "ceiling", "friction-embedded", "friction-redis-kafka"]
 console = Console(stderr=True)
 
@@ -72,21 +76,57 @@ def parse_args(argv: list[str] | None = None) -> tuple[Plan, argparse.Namespace]
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], epilog="The last line of output is JSON."
     )
-    parser.add_argument("--quick", action="store_true", help="short phases (~30-40 s in all)")
+    parser.add_argument("--quick", action="store_true", help="short phases (~1.5 min in all)")
     parser.add_argument("--seconds", type=float, help="measured seconds per phase (10; quick 3)")
     parser.add_argument("--concurrency", type=int, default=32, help="closed-loop connections")
     parser.add_argument("--connections", type=int, default=64, help="open-loop connection pool")
-    parser.add_argument("--rate-share", type=float, default=0.5, help="open-loop rate / floor max")
+    parser.add_argument("--rate-share", type=float, default=0.5, help="open-loop rate / closed max")
     parser.add_argument("--models", type=Path, help="model registry (default: models/ or bench)")
     parser.add_argument("--only", nargs="+", metavar="TARGET", help="subset of targets to run")
     parser.add_argument(
-        "--scaling", action="store_true", help="also run Redis+Kafka with --workers 2 (+~20 s)"
+        "--no-overload", action="store_true", help="skip the open loop at half the floor's rate"
+    )
+    parser.add_argument(
+        "--scaling", action="store_true", help="also run Redis+Kafka with --workers 2 (+~45 s)"
     )
     args = parser.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     warmup = 1.0 if args.quick else 2.0
     plan = Plan(warmup, seconds, args.concurrency, args.connections, args.rate_share, args.scaling)
     return plan, args
+
+
+class CpuWindow:
+    """CPU seconds of a target's process tree (and of the rest of the bench's children: the
+    backends) between the start and the end of a closed loop's measured window."""
+
+    def __init__(self, pid: int, floor_pid: int) -> None:
+        self._pid, self._floor = pid, floor_pid
+        self._target: set[int] = set()
+        self._others: set[int] = set()
+        self._at: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self.spent: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def _read(self) -> tuple[float, float, float]:
+        return cpu_seconds(self._target), cpu_seconds(self._others), time.process_time()
+
+    def start(self) -> None:
+        self._target = tree(self._pid)
+        others = tree(os.getpid()) - {os.getpid()} - self._target - tree(self._floor)
+        self._others = others if self._pid != self._floor else set()
+        self._at = self._read()
+
+    def stop(self) -> None:
+        end = self._read()
+        self.spent = (end[0] - self._at[0], end[1] - self._at[1], end[2] - self._at[2])
+
+    def per_request(self, served: int) -> dict[str, float]:
+        """µs per request served: the target's, the backends' (if any), the generator's."""
+        target, others, generator = (round(s * 1e6 / max(served, 1), 1) for s in self.spent)
+        out = {"cpu_us": target, "loadgen_cpu_us": generator}
+        if self._others:
+            out["backends_cpu_us"] = others
+        return out
 
 
 class Runner:
@@ -105,18 +145,17 @@ class Runner:
 
         return tick, lambda: self.progress.update(task, completed=1.0)
 
-    def closed(self, name: str, target: Target) -> dict[str, float]:
-        """Closed loop at the plan's concurrency."""
+    def closed(self, name: str, target: Target, window: CpuWindow) -> dict[str, float]:
+        """Closed loop at the plan's concurrency, with the target's CPU per request."""
         self.phase += 1
         tick, done = self._tick(f"{name}: {self.plan.concurrency} connections")
         plan = self.plan
+        first = self.phase * 10**8
         result = asyncio.run(
-            closed_loop(
-                target, plan.concurrency, plan.seconds, plan.warmup, self.phase * 10**8, tick
-            )
+            closed_loop(target, plan.concurrency, plan.seconds, plan.warmup, first, tick, window)
         )
         done()
-        return result.summary()
+        return {**result.summary(), **window.per_request(result.ok)}
 
     def open(self, name: str, target: Target, rate: float) -> dict[str, float]:
         """Open loop at ``rate`` requests per second."""
@@ -156,73 +195,79 @@ def run_all(plan: Plan, args: argparse.Namespace, workdir: Path, progress: Progr
     """Every target's phases; a target that cannot run is recorded with the reason."""
     runner = Runner(plan, progress)
     models = services.resolve_models(args.models)
-    run = uuid.uuid4().hex[:6]
-    pay = services.payments(run)
+    pay = services.payments(uuid.uuid4().hex[:6])
     wanted = set(args.only or [*ALL, "peer"])
     if plan.scaling:
         wanted.add("friction-redis-kafka-2w")
     out: Phases = {}
     port = free_port()
-    with services.floor(workdir, port):
-        target = Target(port, "/v1/score", pay)
-        out["floor"] = {"closed": runner.closed("floor", target)}
-        rate = plan.rate_share * out["floor"]["closed"]["rps"]
-        out["floor"]["open"] = runner.open("floor", target, rate)
+    with services.floor(workdir, port) as floor_pid:  # up all along: each target's reference
+        floor = Target(port, "/v1/score", pay)
+        out["floor"] = {"closed": runner.closed("floor", floor, CpuWindow(floor_pid, floor_pid))}
+        half_floor = plan.rate_share * out["floor"]["closed"]["rps"]
+        if not args.no_overload:
+            out["floor"]["open"] = runner.open("floor", floor, half_floor)
         out["floor"]["wrk_rps"] = wrk_floor(port, plan, workdir)
-    for name, starter in _starters(workdir, models, plan):
-        if name not in wanted:
-            continue
-        try:
-            with starter() as target:
-                out[name] = {"closed": runner.closed(name, target)}
-                if name != "peer":
-                    out[name]["open"] = runner.open(name, target, rate)
-        except Unavailable as error:
-            out[name] = {"unavailable": str(error)}
-            console.print(f"[yellow]{name} unavailable:[/] {error}")
+        for name, starter in _starters(workdir, models, plan):
+            if name not in wanted:
+                continue
+            try:
+                with starter() as (target, pid):
+                    closed = runner.closed(name, target, CpuWindow(pid, floor_pid))
+                    out[name] = {"closed": closed}
+                    if name == "peer":
+                        continue
+                    own = plan.rate_share * closed["rps"]
+                    out[name]["open_own"] = runner.open(name, target, own)
+                    out[name]["floor_open_own"] = runner.open(f"floor @ {name}", floor, own)
+                    if not args.no_overload:  # last: its backlog must not disturb the others
+                        out[name]["open"] = runner.open(name, target, half_floor)
+            except Unavailable as error:
+                out[name] = {"unavailable": str(error)}
+                console.print(f"[yellow]{name} unavailable:[/] {error}")
     return out
 
 
-Starter = Callable[[], contextlib.AbstractContextManager[Target]]
+Starter = Callable[[], contextlib.AbstractContextManager[tuple[Target, int]]]
 
 
 def _starters(workdir: Path, models: Path, plan: Plan) -> list[tuple[str, Starter]]:
     pay = services.payments(uuid.uuid4().hex[:6])
 
     @contextlib.contextmanager
-    def embedded() -> Iterator[Target]:
+    def embedded() -> Iterator[tuple[Target, int]]:
         port = free_port()
-        with services.friction(workdir, models, port, {}):
-            yield Target(port, "/v1/score", pay)
+        with services.friction(workdir, models, port, {}) as pid:
+            yield Target(port, "/v1/score", pay), pid
 
     def shared(workers: int) -> Starter:
         @contextlib.contextmanager
-        def start() -> Iterator[Target]:
+        def start() -> Iterator[tuple[Target, int]]:
             port = free_port()
             with (
                 services.redis_and_kafka(workdir) as backends,
-                services.friction(workdir, models, port, backends.env, workers=workers),
+                services.friction(workdir, models, port, backends.env, workers=workers) as pid,
             ):
-                yield Target(port, "/v1/score", pay)
+                yield Target(port, "/v1/score", pay), pid
 
         return start
 
     @contextlib.contextmanager
-    def peer() -> Iterator[Target]:
+    def peer() -> Iterator[tuple[Target, int]]:
         port = free_port()
-        with services.peer(workdir, models, port):
+        with services.peer(workdir, models, port) as pid:
             width = len(
                 json.loads((services.champion_file(models).parent / "card.json").read_text())[
                     "feature_names"
                 ]
             )
-            yield Target(port, "/v2/models/friction/infer", services.inference_requests(width))
+            yield Target(port, "/v2/models/friction/infer", services.inference_requests(width)), pid
 
     @contextlib.contextmanager
-    def ceiling() -> Iterator[Target]:
+    def ceiling() -> Iterator[tuple[Target, int]]:
         port = free_port()
-        with services.ceiling(workdir, models, port):
-            yield Target(port, "/v1/score", pay)
+        with services.ceiling(workdir, models, port) as pid:
+            yield Target(port, "/v1/score", pay), pid
 
     starters: list[tuple[str, Starter]] = [
         ("ceiling", ceiling),
@@ -234,86 +279,12 @@ def _starters(workdir: Path, models: Path, plan: Plan) -> list[tuple[str, Starte
     return [*starters, ("peer", peer)]
 
 
-def ratios(out: Phases) -> dict[str, float | None]:
-    """friction / floor and friction / peer, within this run."""
-
-    def get(name: str, phase: str, key: str) -> float | None:
-        value = out.get(name, {}).get(phase, {}).get(key)
-        return float(value) if value else None
-
-    def div(a: float | None, b: float | None) -> float | None:
-        return round(a / b, 3) if a is not None and b else None
-
-    floor_rps, floor_p99 = get("floor", "closed", "rps"), get("floor", "open", "p99_ms")
-    peer_rps = get("peer", "closed", "rps")
-    result: dict[str, float | None] = {}
-    for name in ("ceiling", *ALL[2:], "friction-redis-kafka-2w"):
-        if name not in out:
-            continue
-        short = name.removeprefix("friction-")
-        rps = get(name, "closed", "rps")
-        result[f"{short}/floor rps"] = div(rps, floor_rps)
-        if name != "ceiling":
-            result[f"{short}/peer rps"] = div(rps, peer_rps)
-        if "open" in out[name]:
-            result[f"{short}/floor p99@half"] = div(get(name, "open", "p99_ms"), floor_p99)
-    if "friction-redis-kafka-2w" in out:
-        result["2w/1w rps"] = div(
-            get("friction-redis-kafka-2w", "closed", "rps"),
-            get("friction-redis-kafka", "closed", "rps"),
-        )
-    return result
-
-
-TARGETS = {
-    "embedded/floor rps": (0.6, ">="),
-    "redis-kafka/floor rps": (0.4, ">="),
-    "embedded/floor p99@half": (2.0, "<="),
-    "redis-kafka/floor p99@half": (2.0, "<="),
-    "embedded/peer rps": (2.0, ">="),
-    "redis-kafka/peer rps": (2.0, ">="),
-}
-
-
-def verdicts(found: dict[str, float | None]) -> dict[str, bool | None]:
-    """Whether each target of issue 7 was met in this run (None: not measured)."""
-    met: dict[str, bool | None] = {}
-    for key, (bound, op) in TARGETS.items():
-        value = found.get(key)
-        met[key] = None if value is None else (value >= bound if op == ">=" else value <= bound)
-    return met
-
-
-def render(out: Phases, found: dict[str, float | None], met: dict[str, bool | None]) -> None:
-    """The human table (stdout) before the JSON line."""
-    table = Table(title="friction bench (127.0.0.1, one run; ratios only within this run)")
-    for column in ("target", "phase", "rps", "p50 ms", "p99 ms", "p99.9 ms", "errors", "bytes"):
-        table.add_column(column, justify="left" if column in ("target", "phase") else "right")
-    for name, phases in out.items():
-        if "unavailable" in phases:
-            table.add_row(name, "unavailable", phases["unavailable"][:60], *[""] * 5)
-            continue
-        for phase in ("closed", "open"):
-            if phase in phases:
-                s = phases[phase]
-                label = f"open {s['rate']:.0f}/s" if phase == "open" else "closed"
-                row = [s["rps"], s["p50_ms"], s["p99_ms"], s["p999_ms"], s["errors"], s["bytes"]]
-                table.add_row(name, label, *[str(v) for v in row])
-        if phases.get("wrk_rps"):
-            table.add_row(name, "closed (wrk)", str(phases["wrk_rps"]), *[""] * 5)
-    Console().print(table)
-    for key, value in found.items():
-        bound = TARGETS.get(key)
-        mark = {True: "[green]met[/]", False: "[red]MISSED[/]", None: ""}[met.get(key)]
-        goal = f"(target {bound[1]} {bound[0]})" if bound else ""
-        Console().print(f"  {key:32} {value!s:>8} {goal} {mark}")
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the bench; print the table, then the JSON line."""
+    """Run the bench; print the tables, then the JSON line."""
     plan, args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="friction-bench-"))
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    load_before = [round(x, 2) for x in os.getloadavg()]
     try:
         with Progress(*columns, console=console, transient=False) as progress:
             out = run_all(plan, args, workdir, progress)
@@ -322,7 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     found = ratios(out)
     met = verdicts(found)
     render(out, found, met)
-    machine = {"cpus": os.cpu_count(), "load_avg": [round(x, 2) for x in os.getloadavg()]}
+    machine = {
+        "cpus": os.cpu_count(),
+        "load_avg_before": load_before,
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+    }
     plan_json = {k: getattr(plan, k) for k in plan.__dataclass_fields__}
     doc = {"machine": machine, "plan": plan_json, "results": out, "ratios": found, "met": met}
     print(json.dumps(doc), flush=True)

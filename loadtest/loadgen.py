@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -38,6 +39,14 @@ MakeBody = Callable[[int], bytes]
 Tick = Callable[[float], None]
 REQUEST_TIMEOUT_S = 10.0
 DRAIN_S = 5.0  # open loop: requests still queued this long after the last is issued fail
+
+
+class Window(Protocol):
+    """Told when a closed loop's measured window opens and closes (the bench reads CPU)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -193,13 +202,24 @@ def _record(result: Result, started: float, status: int, size: int, counting: bo
 
 
 async def closed_loop(
-    target: Target, concurrency: int, seconds: float, warmup: float, first: int, tick: Tick
+    target: Target,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    first: int,
+    tick: Tick,
+    window: Window | None = None,
 ) -> Result:
-    """``concurrency`` connections back to back for ``warmup`` + ``seconds``."""
+    """``concurrency`` connections back to back for ``warmup`` + ``seconds``; ``window`` is
+    told when the measured ``seconds`` begin and end."""
     result = Result(seconds=seconds)
     counter = _Counter(first)
     begin = time.perf_counter()
     measure_from, stop_at = begin + warmup, begin + warmup + seconds
+    if window is not None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(warmup, window.start)
+        loop.call_later(warmup + seconds, window.stop)
 
     async def user() -> None:
         conn: _Conn | None = None

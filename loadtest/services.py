@@ -92,8 +92,9 @@ def _ready(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def process(argv: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
-    """Run ``argv`` until the block ends; wait for ``ready_url`` to answer 200 first."""
+def process(argv: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[int]:
+    """Run ``argv`` until the block ends; wait for ``ready_url`` to answer 200 first. Yields
+    its pid (the bench reads the CPU time of its process tree)."""
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -103,7 +104,7 @@ def process(argv: list[str], env: dict[str, str], ready_url: str, log: Path) -> 
                 tail = log.read_text(errors="replace")[-800:]
                 raise Unavailable(f"{Path(argv[0]).name} did not become ready: {tail}")
             time.sleep(0.1)
-        yield
+        yield proc.pid
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # aiohttp and MLServer shut down cleanly on it
@@ -115,22 +116,22 @@ def process(argv: list[str], env: dict[str, str], ready_url: str, log: Path) -> 
 
 
 @contextlib.contextmanager
-def floor(workdir: Path, port: int) -> Iterator[None]:
-    """The floor app on ``port``."""
+def floor(workdir: Path, port: int) -> Iterator[int]:
+    """The floor app on ``port`` (yields its pid, as the other starters do)."""
     argv = [str(PYTHON), str(ROOT / "loadtest" / "floor.py"), "--port", str(port)]
-    with process(argv, dict(os.environ), f"http://127.0.0.1:{port}/healthz", workdir / "floor.log"):
-        yield
+    url = f"http://127.0.0.1:{port}/healthz"
+    with process(argv, dict(os.environ), url, workdir / "floor.log") as pid:
+        yield pid
 
 
 @contextlib.contextmanager
-def ceiling(workdir: Path, models: Path, port: int) -> Iterator[None]:
+def ceiling(workdir: Path, models: Path, port: int) -> Iterator[int]:
     """The ceiling app (floor + validation, features, model) on ``port``."""
     argv = [str(PYTHON), str(ROOT / "loadtest" / "ceiling.py"), "--port", str(port)]
     argv += ["--models", str(models)]
-    with process(
-        argv, dict(os.environ), f"http://127.0.0.1:{port}/healthz", workdir / "ceiling.log"
-    ):
-        yield
+    url = f"http://127.0.0.1:{port}/healthz"
+    with process(argv, dict(os.environ), url, workdir / "ceiling.log") as pid:
+        yield pid
 
 
 def friction_env(data: Path, models: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
@@ -149,15 +150,16 @@ def friction_env(data: Path, models: Path, port: int, extra: dict[str, str]) -> 
 @contextlib.contextmanager
 def friction(
     workdir: Path, models: Path, port: int, extra: dict[str, str], workers: int = 1
-) -> Iterator[None]:
+) -> Iterator[int]:
     """``friction serve`` on ``port`` with ``extra`` settings (e.g. the Redis store)."""
     data = workdir / f"friction-{port}"
     argv = [str(ROOT / ".venv" / "bin" / "friction"), "serve"]
     if workers > 1:
         argv += ["--workers", str(workers)]
     env = friction_env(data, models, port, extra)
-    with process(argv, env, f"http://127.0.0.1:{port}/readyz", workdir / f"friction-{port}.log"):
-        yield
+    url = f"http://127.0.0.1:{port}/readyz"
+    with process(argv, env, url, workdir / f"friction-{port}.log") as pid:
+        yield pid
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ def redis_and_kafka(workdir: Path) -> Iterator[Backends]:
 
 
 @contextlib.contextmanager
-def peer(workdir: Path, models: Path, port: int) -> Iterator[None]:
+def peer(workdir: Path, models: Path, port: int) -> Iterator[int]:
     """MLServer serving the champion as model ``friction`` on ``port``."""
     if not MLSERVER.is_file():
         raise Unavailable("MLServer not installed: run scripts/install-bench-peer.sh")
@@ -213,8 +215,8 @@ def peer(workdir: Path, models: Path, port: int) -> Iterator[None]:
     (home / "friction" / "model-settings.json").write_text(json.dumps(model))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLSERVER", "VIRTUAL_ENV"))}
     url = f"http://127.0.0.1:{port}/v2/models/friction/ready"
-    with process([str(MLSERVER), "start", str(home)], env, url, workdir / "mlserver.log"):
-        yield
+    with process([str(MLSERVER), "start", str(home)], env, url, workdir / "mlserver.log") as pid:
+        yield pid
 
 
 PAYMENT = (
