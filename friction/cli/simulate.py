@@ -40,7 +40,9 @@ OPTIONS: tuple[tuple[str, Callable[[str], object], str, str], ...] = (
     ("--seed", int, "N", "random seed; the same seed gives the same bytes"),
     ("--start", date.fromisoformat, "YYYY-MM-DD", "first day of the stream, UTC"),
     ("--fraud-rate", float, "X", "multiplier on the base fraud incidence of about 1%%"),
-)
+    ("--bin-attack-cards", int, "N", "cards of a never-issued BIN range (539999xx) used by "
+     "a fraud ring: a pattern the model never saw, for rule backtests"),
+)  # fmt: skip
 
 
 def register(subparsers: Any) -> None:
@@ -76,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             merchants=args.merchants,
             start=args.start,
             fraud_rate=args.fraud_rate,
+            bin_attack_cards=args.bin_attack_cards,
         )
     except ValidationError as error:
         for problem in error.errors(include_url=False):
