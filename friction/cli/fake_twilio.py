@@ -61,7 +61,8 @@ def _run(args: argparse.Namespace) -> int:
         args.port,
         args.webhook_url or "(none yet)",
     )
-    web.run_app(build_fake_twilio_app(fake), sock=sockets, print=None)
+    access = logging.getLogger("aiohttp.access") if args.verbose else None  # -v: each request
+    web.run_app(build_fake_twilio_app(fake), sock=sockets, print=None, access_log=access)
     return 0
 
 
