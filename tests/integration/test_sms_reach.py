@@ -67,9 +67,10 @@ async def test_the_response_and_events_name_the_channel_that_asks(
 
     texted = {customers[n][0] for n in ("gb", "ae", "sa")}
 
-    async def all_sent() -> bool:
+    async def all_sent() -> bool:  # the fake has the texts, the event log every prompt sent
         sent = {m["to"] for m in fake_sms.state.messages if m["direction"] == "outbound-api"}
-        return sent == texted
+        logged = {(e.payment_id, e.state) for e in dialogue_events(settings.data_dir)}
+        return sent == texted and all((f"pay_cus_{n}", "sent") in logged for n in customers)
 
     await eventually(all_sent, within_s=30)
     for name, (_, _, channel) in customers.items():
