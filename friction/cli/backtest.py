@@ -41,7 +41,6 @@ def register(subparsers: Any) -> None:
         "backtest",
         help="compare allow-all, silent blocking and smart friction on a stream",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", type=Path, help="JSON-lines stream from `friction simulate`")
     parser.add_argument("--handbook", type=Path, help="folder of the handbook CSV files")
@@ -63,15 +62,15 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--fit-days", type=float, default=7.0,
-        help="simulated streams: days the policy is fitted on (default 7)",
+        help="simulated streams: days the policy is fitted on",
     )  # fmt: skip
     parser.add_argument(
         "--train-days", type=int, default=61,
-        help="handbook only: the replay starts on this day (default 61)",
+        help="handbook only: the replay starts on this day",
     )  # fmt: skip
     parser.add_argument(
         "--cache", type=Path, default=Path("var/cache/benchmark"),
-        help="handbook feature cache folder (default var/cache/benchmark)",
+        help="handbook feature cache folder",
     )  # fmt: skip
     parser.add_argument("--allow-overlap", action="store_true",
                         help="replay a stream that overlaps the champion's training data anyway "
@@ -97,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     if args.sweep and args.data is not None:
         print("error: --sweep simulates its own streams; --data does not apply", file=sys.stderr)
         return 2
+    for given in (args.data, args.handbook):
+        if given is not None and not given.exists():
+            print(f"error: {given} not found", file=sys.stderr)
+            return 2
     settings = load_settings()
     if args.sweep:
         return _sweep(args, settings)

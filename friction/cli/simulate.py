@@ -52,15 +52,13 @@ def register(subparsers: Any) -> None:
         help="generate a seeded, labelled payment stream (JSON lines)",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, required=True, metavar="PATH",
                         help="file to write (parent folders are created)")  # fmt: skip
     defaults = SimConfig()
     for flag, kind, metavar, text in OPTIONS:
         default = getattr(defaults, flag[2:].replace("-", "_"))
-        parser.add_argument(flag, type=kind, default=default, metavar=metavar,
-                            help=f"{text} (default {default})")  # fmt: skip
+        parser.add_argument(flag, type=kind, default=default, metavar=metavar, help=text)
     parser.add_argument("--merchants", type=int, default=None, metavar="N",
                         help="number of merchants (default: customers/4, at least 40)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
