@@ -53,6 +53,10 @@ NOT_RUN = {
     "docker compose up -d                      # service on http://localhost:8080": (
         "no Docker here: test_compose checks the file"
     ),
+    "make notebooks        # installs the `notebooks` extra (JupyterLab), runs `friction "
+    "demo-data --out var/demo` if missing, opens JupyterLab": (
+        "opens JupyterLab and waits; test_notebooks runs every notebook headless"
+    ),
 }
 VARYING = {"score", "reasons", "id", "expires_at"}
 """Answer fields that change with the clock (the model reads the hour and the weekday) or
