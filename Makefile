@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# pip says only what fails: no per-package lines, no index or version chatter
+PIP    := $(BIN)/pip --quiet --quiet --disable-pip-version-check
 
 .PHONY: run test lint model bench clean help notebooks docs-notebooks
 
@@ -11,14 +13,14 @@ help:  ## list the targets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(PIP) install --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(PIP) install -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml scripts/install-test-servers.sh | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(PIP) install -e '.[test]'
 	bash scripts/install-test-servers.sh
 	touch $@
 

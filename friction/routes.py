@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from friction.api import app_page, review_views, schemas, twilio_views, views
+from friction.api import app_page, docs_page, review_views, schemas, twilio_views, views
 from friction.api.route import Route
 from friction.domain.decision import PaymentStatus, ScoreResponse
 from friction.domain.payment import Payment
@@ -65,6 +65,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/readyz", views.readyz, "Readiness", tag="ops"),
     Route("GET", "/metrics", views.metrics, "Prometheus metrics", tag="ops"),
     Route("GET", "/openapi.json", views.openapi, "This document", tag="ops"),
+    Route("GET", "/docs", docs_page.redirect, "API reference (redirects to /docs/)", tag="page"),
+    Route("GET", "/docs/", docs_page.page, "Interactive API reference (Swagger UI)", tag="page"),
+    Route("GET", "/docs/{asset}", docs_page.asset, "Swagger UI's files and its start script",
+          tag="page"),
 )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ _TYPES: Final = {
     "app.js": "text/javascript",
     "app.css": "text/css",
 }
-_HEADERS: Final = {
+PAGE_HEADERS: Final = {
     # Only our own files and our own API: no CDN, no inline script, no framing.
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -45,7 +45,7 @@ def _read(name: str) -> bytes:
 
 def _file(name: str) -> web.Response:
     response = web.Response(body=_read(name), content_type=_TYPES[name], charset="utf-8")
-    response.headers.update(_HEADERS)
+    response.headers.update(PAGE_HEADERS)
     return response
 
 

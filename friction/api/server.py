@@ -12,13 +12,17 @@ cannot be decoded is answered 400 where it is read (``api.bodies``).
 
 Every way of running the service goes through ``GuardedAppRunner``: ``friction serve``
 and each ``--workers`` process call :func:`run`; tests wrap it in their ``TestServer``.
+The port is bound (:func:`bind`) before the app opens anything: a busy port stops
+start-up with one line naming it, before a second copy touches the store or the event log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +32,8 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from friction.api.middleware import error_response
 
 log = logging.getLogger(__name__)
+BACKLOG = 128
+"""Pending connections the kernel queues: aiohttp's own default."""
 MALFORMED = "malformed HTTP request: check the request line, headers and body framing"
 
 
@@ -89,17 +95,44 @@ class GuardedAppRunner(web.AppRunner):
         )
 
 
-def run(app: web.Application, host: str, port: int, **options: Any) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then shut down gracefully (``web.run_app``'s job).
+class ListenRefused(Exception):
+    """The service cannot listen on ``host:port``: busy (``in_use``), or a bad address."""
 
-    ``options``: ``reuse_port`` for the site, the rest (access log) for the runner.
+    def __init__(self, host: str, port: int, error: OSError) -> None:
+        self.host, self.port = host, port
+        self.in_use = error.errno == errno.EADDRINUSE
+        super().__init__(
+            f"cannot listen on {host}:{port}: "
+            + ("the port is already in use" if self.in_use else str(error.strerror))
+        )
+
+
+def bind(host: str, port: int, reuse_port: bool = False) -> list[socket.socket]:
+    """Listening sockets on every address of ``host`` (one for 127.0.0.1), or ListenRefused.
+
+    ``reuse_port`` lets ``--workers`` processes share the port; without it, the bind also
+    finds a port held by another process that shares it that way.
     """
-    asyncio.run(_serve(app, host, port, **options))
+    sockets: list[socket.socket] = []
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, _, _, _, address in dict.fromkeys(found):
+            server = socket.create_server(address, family=family, reuse_port=reuse_port)
+            sockets.append(server)
+    except OSError as error:
+        for sock in sockets:
+            sock.close()
+        raise ListenRefused(host, port, error) from None
+    return sockets
 
 
-async def _serve(
-    app: web.Application, host: str, port: int, *, reuse_port: bool = False, **options: Any
-) -> None:
+def run(app: web.Application, sockets: list[socket.socket], **options: Any) -> None:
+    """Serve ``app`` on ``sockets`` (from :func:`bind`) until SIGINT or SIGTERM, then shut
+    down gracefully (``web.run_app``'s job); ``options`` go to the runner (access log)."""
+    asyncio.run(_serve(app, sockets, **options))
+
+
+async def _serve(app: web.Application, sockets: list[socket.socket], **options: Any) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -107,7 +140,8 @@ async def _serve(
     runner = GuardedAppRunner(app, **options)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
+        for sock in sockets:
+            await web.SockSite(runner, sock, backlog=BACKLOG).start()
         await stop.wait()
     finally:
         await runner.cleanup()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from friction.offline.cases import Cases
-from friction.offline.policy_replay import FrictionReplay, Outcome
+from friction.offline.policy_replay import Adjust, FrictionReplay, Outcome
 from friction.scoring.policy import DEFAULT_FIT, PolicyFit, in_eur
 from friction.settings import Settings
 
@@ -30,10 +30,15 @@ def allow_all(cases: Cases) -> list[Outcome]:
 
 
 def smart_friction(
-    cases: Cases, settings: Settings, advance: Advance, fit: PolicyFit = DEFAULT_FIT
+    cases: Cases,
+    settings: Settings,
+    advance: Advance,
+    fit: PolicyFit = DEFAULT_FIT,
+    adjust: Adjust | None = None,
 ) -> list[Outcome]:
-    """The service's policy over the stream, in time order, customers answering."""
-    replay = FrictionReplay(settings, fit)
+    """The service's policy over the stream, in time order, customers answering (with
+    ``adjust`` layered over each action: an analyst's rule)."""
+    replay = FrictionReplay(settings, fit, adjust)
     out: list[Outcome] = []
     for n, (case, score) in enumerate(zip(cases.cases, cases.scores.tolist(), strict=True)):
         out.append(replay.step(case, score))

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from friction import __version__
-from friction.cli.common import configure_logging
-from friction.errors import MissingExtra
+from friction.cli.common import Parser, configure_logging
+from friction.errors import FrictionError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every subcommand (each with its own --help)."""
-    parser = argparse.ArgumentParser(
+    """The parser of every subcommand (each with its own --help, defaults shown)."""
+    parser = Parser(
         prog="friction",
         description="Real-time fraud friction: score payments, ask customers, learn from answers.",
         epilog="Configuration comes from FRICTION_* environment variables (see README).",
@@ -55,12 +55,26 @@ def _plugins() -> list[Callable[[Any], None]]:
     return [m.register for m in modules]
 
 
+PATH_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+               PermissionError)  # fmt: skip
+"""What a mistyped or unwritable path raises: a user's mistake, told in one line."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``friction`` command."""
+    """Entry point of the ``friction`` command: expected failures end in one line (exit 2),
+    with the traceback only under ``-v``."""
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
         return int(args.func(args))
-    except MissingExtra as error:
+    except FrictionError as error:  # no model to serve, Redis down, a missing extra, ...
+        if args.verbose:
+            raise
         print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    except PATH_ERRORS as error:
+        if args.verbose:
+            raise
+        where = f": {error.filename}" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
         return 2

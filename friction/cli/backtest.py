@@ -13,6 +13,7 @@ from rich.console import Console
 from friction.backtest.compare import StreamResult, compare
 from friction.backtest.report import breakdown_table, table
 from friction.backtest.sweep import OverlapRefused, SweepOptions, run_sweep, spread, sweep_table
+from friction.cli.backtest_rule import add_arguments, run_rule
 from friction.offline.policy_fit import after_days
 from friction.progress import progress_bar
 from friction.settings import Settings
@@ -28,6 +29,9 @@ champion (--data; refused if it overlaps the champion's training data), the hand
 (--handbook DIR: a model trained on the first --train-days minus the 7-day label delay,
 the policy fitted on that last week, the rest replayed), or --sweep: simulated worlds of
 several seeds and sizes (plus --handbook when given), with the spread across them.
+--rule EXPR --action A: what an analyst's rule would have done, on a stream (--data: the
+current policy replayed without and with it) or on the service's decision log (--events:
+the rule applied to what was served, truth from the labels that arrived).
 --json prints one JSON object as the last line."""
 
 
@@ -37,7 +41,6 @@ def register(subparsers: Any) -> None:
         "backtest",
         help="compare allow-all, silent blocking and smart friction on a stream",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", type=Path, help="JSON-lines stream from `friction simulate`")
     parser.add_argument("--handbook", type=Path, help="folder of the handbook CSV files")
@@ -59,19 +62,20 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--fit-days", type=float, default=7.0,
-        help="simulated streams: days the policy is fitted on (default 7)",
+        help="simulated streams: days the policy is fitted on",
     )  # fmt: skip
     parser.add_argument(
         "--train-days", type=int, default=61,
-        help="handbook only: the replay starts on this day (default 61)",
+        help="handbook only: the replay starts on this day",
     )  # fmt: skip
     parser.add_argument(
         "--cache", type=Path, default=Path("var/cache/benchmark"),
-        help="handbook feature cache folder (default var/cache/benchmark)",
+        help="handbook feature cache folder",
     )  # fmt: skip
     parser.add_argument("--allow-overlap", action="store_true",
                         help="replay a stream that overlaps the champion's training data anyway "
                         "(its figures flatter the model; marked in the output)")  # fmt: skip
+    add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON summary as last line")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -81,12 +85,21 @@ def run(args: argparse.Namespace) -> int:
     """Load, replay every policy, print the tables (and JSON)."""
     from friction.cli.common import load_settings
 
+    if args.rule is not None:
+        return run_rule(args, load_settings())
+    if args.events is not None:
+        print("error: --events is for --rule; give --rule EXPR", file=sys.stderr)
+        return 2
     if (args.data is None) == (args.handbook is None) and not args.sweep:
         print("error: give one of --data, --handbook or --sweep", file=sys.stderr)
         return 2
     if args.sweep and args.data is not None:
         print("error: --sweep simulates its own streams; --data does not apply", file=sys.stderr)
         return 2
+    for given in (args.data, args.handbook):
+        if given is not None and not given.exists():
+            print(f"error: {given} not found", file=sys.stderr)
+            return 2
     settings = load_settings()
     if args.sweep:
         return _sweep(args, settings)

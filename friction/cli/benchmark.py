@@ -54,7 +54,6 @@ def register(subparsers: Any) -> None:
         "handbook",
         help="Fraud Detection Handbook protocol: baseline vs friction",
         description=HANDBOOK_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     handbook.add_argument(
         "--data", type=Path, required=True, help="directory of transactions-*.csv[.gz] files"
@@ -70,7 +69,7 @@ def register(subparsers: Any) -> None:
         "--cache-dir",
         type=Path,
         default=DEFAULT_CACHE,
-        help=f"where replayed feature matrices are kept (default {DEFAULT_CACHE})",
+        help="where replayed feature matrices are kept",
     )
     handbook.add_argument("--no-cache", action="store_true", help="always replay the stream")
     handbook.add_argument(
@@ -114,19 +113,20 @@ def run_handbook(args: argparse.Namespace) -> int:
 
 
 def render(report: BenchmarkReport) -> Table:
-    """A row per fold and model, then mean ± std per model, then the book's numbers."""
+    """A row per fold and model, then mean ± std per model, then the book's numbers.
+
+    Mean and std share a cell on two lines, so the table fits 80 columns."""
     table = Table(title=f"Fraud Detection Handbook, {report.protocol} folds")
     for name in ("training week", "model", "AUC ROC", "AP", "CP@100", "rows / frauds"):
         left = name in ("training week", "model")
-        table.add_column(name, justify="left" if left else "right", no_wrap=True)
+        table.add_column(name, justify="left" if left else "right")
     for fold in report.folds:
         sizes = f"{fold.assessment_rows:,}/{fold.assessment_frauds}"
         for model in MODELS:
             scores = getattr(fold, model).as_dict()
             table.add_row(fold.fold.label, model, *(_number(scores[k]) for k in METRICS), sizes)
     for model in MODELS:
-        mean, std = report.mean(model), report.std(model)
-        cells = (f"{_number(mean[k])} ± {_number(std[k])}" for k in METRICS)
+        cells = _mean_std(report.mean(model), report.std(model))
         table.add_row("mean ± std", model, *cells, "", style="bold")
     if report.protocol == "validation":
         book = (_number(BOOK_VALIDATION[k]) for k in METRICS)
@@ -137,19 +137,22 @@ def render(report: BenchmarkReport) -> Table:
 def render_dialogue(report: BenchmarkReport, dialogue: DialogueReport) -> Table:
     """friction's model under each label schedule, beside the main run's 7-day labels."""
     table = Table(title=f"Dialogue labels (a separate run), {report.protocol} folds")
-    names = ("labels", "AUC ROC", "AP", "CP@100", "challenges / 1000", "quick labels / frauds")
-    for name in names:
-        table.add_column(name, justify="left" if name == "labels" else "right", no_wrap=True)
-    mean, std = report.mean("friction"), report.std("friction")
-    delayed = (f"{_number(mean[k])} ± {_number(std[k])}" for k in METRICS)
-    table.add_row("all 7 days late (main run)", *delayed, "0", "0 / 0")
+    table.add_column("labels", no_wrap=True)
+    for name in ("AUC ROC", "AP", "CP@100", "asked\n/1000", "quick labels\n/frauds"):
+        table.add_column(name, justify="right", no_wrap=True)
+    delayed = _mean_std(report.mean("friction"), report.std("friction"))
+    table.add_row("all 7 days late\n(main run)", *delayed, "0", "0/0")
     for arm in dialogue.arms:
-        mean, std = mean_of(arm.folds), std_of(arm.folds)
-        cells = (f"{_number(mean[k])} ± {_number(std[k])}" for k in METRICS)
         spent = arm.spent.as_dict()
-        quick = f"{arm.spent.quick_labels:,} / {arm.spent.quick_frauds:,}"
+        quick = f"{arm.spent.quick_labels:,}/{arm.spent.quick_frauds:,}"
+        cells = _mean_std(mean_of(arm.folds), std_of(arm.folds))
         table.add_row(arm.name, *cells, f"{spent['challenges_per_1000']:.1f}", quick)
     return table
+
+
+def _mean_std(mean: dict[str, float | None], std: dict[str, float | None]) -> list[str]:
+    """Per metric, the mean over the folds above its standard deviation (one cell, 2 lines)."""
+    return [f"{_number(mean[k])}\n± {_number(std[k])}" for k in METRICS]
 
 
 def _number(value: float | None) -> str:

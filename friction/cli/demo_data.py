@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,8 @@ def register(sub: Any) -> None:
         ),
     )
     parser.add_argument("--out", type=Path, required=True, help="folder to fill")
-    parser.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
-    parser.add_argument("--payments", type=int, default=400, help="payments to post (default 400)")
+    parser.add_argument("--seed", type=int, default=7, help="simulation seed")
+    parser.add_argument("--payments", type=int, default=400, help="payments to post")
     parser.add_argument("--models", type=Path, help="registry whose champion to serve")
     parser.add_argument("--force", action="store_true", help="replace events already in OUT")
     parser.set_defaults(func=_run)
@@ -30,13 +32,17 @@ def register(sub: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from friction.analytics.demo import DemoOptions, make_demo_data  # starts the service stack
 
+    if not args.verbose:  # the in-process service is a means: no access log, no start-up lines
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+        logging.getLogger("friction.app").setLevel(logging.ERROR)
     try:
         summary = make_demo_data(
             args.out, args.seed, payments=args.payments, models_dir=args.models,
             options=DemoOptions(overwrite=args.force),
         )  # fmt: skip
-    except FileExistsError as error:
-        print(f"error: {error}")
+    except FileExistsError:
+        print(f"error: {args.out} already holds events: add --force to replace them",
+              file=sys.stderr)  # fmt: skip
         return 2
     print(summary.model_dump_json(indent=2))
     return 0

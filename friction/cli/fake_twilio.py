@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +26,8 @@ demonstrated without a Twilio account or the internet. It accepts messages on
 POST /2010-04-01/Accounts/{sid}/Messages.json (basic auth), answers like Twilio, then
 posts signed status callbacks (sent, delivered; or failed for --fail-number).
 Inject a customer's reply with:
-  curl -X POST http://127.0.0.1:8099/_fake/inbound -d '{"from": "+447700900123", "body": "YES"}'
+  curl -X POST http://127.0.0.1:8099/_fake/inbound \\
+       -d '{"from": "+447700900123", "body": "YES"}'
 and read the transcript at GET /_fake/messages."""
 
 _EPILOG = """\
@@ -39,7 +41,14 @@ Fault modes at run time: POST /_fake/config {"fail_status": 500} | {"hang_second
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Serve the fake until interrupted (Ctrl-C)."""
+    """Serve the fake until interrupted (Ctrl-C); a busy port is one line (exit 2)."""
+    from friction.api.server import ListenRefused, bind
+
+    try:
+        sockets = bind(args.host, args.port)
+    except ListenRefused as error:
+        print(f"error: {error}: choose another with --port", file=sys.stderr)
+        return 2
     fake = FakeTwilio(
         account_sid=args.account_sid,
         auth_token=args.auth_token,
@@ -52,7 +61,8 @@ def _run(args: argparse.Namespace) -> int:
         args.port,
         args.webhook_url or "(none yet)",
     )
-    web.run_app(build_fake_twilio_app(fake), host=args.host, port=args.port, print=None)
+    access = logging.getLogger("aiohttp.access") if args.verbose else None  # -v: each request
+    web.run_app(build_fake_twilio_app(fake), sock=sockets, print=None, access_log=access)
     return 0
 
 
@@ -64,7 +74,6 @@ def register(subparsers: Any) -> None:
         description=_DESCRIPTION,
         epilog=_EPILOG
         % {"sid": DEFAULT_ACCOUNT_SID, "token": DEFAULT_AUTH_TOKEN, "number": DEFAULT_PHONE_NUMBER},
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_arguments(parser)
     parser.set_defaults(func=_run)
@@ -72,12 +81,8 @@ def register(subparsers: Any) -> None:
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``fake-twilio``; defaults match the env snippet in the epilog."""
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind (default %(default)s)"
-    )
-    parser.add_argument(
-        "--port", type=int, default=8099, help="port to listen on (default %(default)s)"
-    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    parser.add_argument("--port", type=int, default=8099, help="port to listen on")
     parser.add_argument(
         "--webhook-url",
         metavar="URL",
@@ -87,17 +92,17 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--account-sid",
         default=DEFAULT_ACCOUNT_SID,
-        help="account SID to accept (default %(default)s)",
+        help="account SID to accept",
     )
     parser.add_argument(
         "--auth-token",
         default=DEFAULT_AUTH_TOKEN,
-        help="auth token to check and to sign webhooks with (default %(default)s)",
+        help="auth token to check and to sign webhooks with",
     )
     parser.add_argument(
         "--phone-number",
         default=DEFAULT_PHONE_NUMBER,
-        help="the fake's own number, the 'To' of inbound SMS (default %(default)s)",
+        help="the fake's own number, the 'To' of inbound SMS",
     )
     parser.add_argument(
         "--fail-number",

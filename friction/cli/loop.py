@@ -12,6 +12,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from friction.cli.common import positive
 from friction.progress import progress_bar
 from friction.simulation.config import FRAUD_SCENARIOS
 from friction.training.loop import DayResult, LoopOptions, run_loop
@@ -36,20 +37,20 @@ def register(subparsers: Any) -> None:
         "loop",
         help="run the learning loop over simulated days (dialogue vs 7-day-delayed labels)",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     defaults = LoopOptions()
-    parser.add_argument("--days", type=int, default=defaults.days, help="days to run")
-    parser.add_argument("--warmup-days", type=int, default=defaults.warmup_days,
+    parser.add_argument("--days", type=positive, default=defaults.days, help="days to run")
+    parser.add_argument("--warmup-days", type=positive, default=defaults.warmup_days,
                         help="history the initial model is trained on")  # fmt: skip
-    parser.add_argument("--customers", type=int, default=defaults.customers, help="customers")
+    parser.add_argument("--customers", type=positive, default=defaults.customers, help="customers")
     parser.add_argument("--fraud-rate", type=float, default=defaults.fraud_rate,
                         help="multiplier on the simulator's fraud incidence")  # fmt: skip
-    parser.add_argument("--emerging", choices=[*FRAUD_SCENARIOS, "none"],
-                        default=defaults.emerging_scenario,
-                        help="fraud starting on day 1 (none: all from the start)")  # fmt: skip
+    scenarios = [*FRAUD_SCENARIOS, "none"]
+    parser.add_argument("--emerging", choices=scenarios, default=defaults.emerging_scenario,
+                        metavar="SCENARIO", help="fraud starting on day 1, one of "
+                        f"{', '.join(scenarios)} (none: all from the start)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=defaults.seed, help="simulation seed")
-    parser.add_argument("--rounds", type=int, default=defaults.gate.rounds,
+    parser.add_argument("--rounds", type=positive, default=defaults.gate.rounds,
                         help="boosting rounds per night")  # fmt: skip
     parser.add_argument("--plot", type=Path, help="write the learning curves to this PNG")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as last line")

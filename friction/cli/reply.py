@@ -25,14 +25,25 @@ def register(sub: Any) -> None:
     reply.add_argument("text", help="the reply, e.g. YES, NO, oui, نعم")
     reply.add_argument(
         "--url",
-        default="http://127.0.0.1:8080",
-        help="the service (default http://127.0.0.1:8080)",
+        help="the service (default: where `friction serve` listens with the same "
+        "FRICTION_HTTP_HOST and FRICTION_HTTP_PORT, http://127.0.0.1:8080 unset)",
     )
     reply.set_defaults(func=_reply)
 
 
 def _reply(args: argparse.Namespace) -> int:
-    return asyncio.run(_post(args.url.rstrip("/"), args.phone, args.text))
+    return asyncio.run(_post((args.url or _served_at()).rstrip("/"), args.phone, args.text))
+
+
+def _served_at() -> str:
+    """The URL ``friction serve`` listens on with the same environment (a wildcard host is
+    reached on the loopback)."""
+    from friction.cli.common import load_settings
+
+    settings = load_settings()
+    host = settings.http_host
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{'[' + host + ']' if ':' in host else host}:{settings.http_port}"
 
 
 async def _post(base: str, phone: str, text: str) -> int:

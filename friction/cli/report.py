@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,9 @@ def register(sub: Any) -> None:
         ),
     )
     parser.add_argument("--data", type=Path, default=Path("var"),
-                        help="data dir, event-log dir or sink dataset (default: var)")  # fmt: skip
+                        help="data dir, event-log dir or sink dataset")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("report.html"),
-                        help="HTML file to write (default: report.html)")  # fmt: skip
+                        help="HTML file to write")  # fmt: skip
     parser.add_argument("--title", default="friction report", help="page title")
     parser.set_defaults(func=_run)
 
@@ -34,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         path = build_report(args.data, args.out, title=args.title)
     except SourceNotFound as error:
-        print(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"report written to {path}")
     return 0

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from friction import __version__
-from friction.cli.common import load_settings
+from friction.cli.common import listen_hint, load_settings
 
 
 def register(sub: Any) -> None:
@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
 def _serve(args: argparse.Namespace) -> int:
     """Run the HTTP service; on embedded defaults it needs no Redis, Kafka or Twilio."""
     from friction.api.access_log import access_log_options
-    from friction.api.server import run
+    from friction.api.server import ListenRefused, bind, run
     from friction.app import build_app, open_webhooks
     from friction.cli.workers import WorkersRefused, check_workers, serve_workers
     from friction.events.webhooks import CallbackRefused
@@ -33,15 +33,22 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.port is not None:
         settings = settings.model_copy(update={"http_port": args.port})
+    host, port = settings.http_host, settings.http_port
     try:
         check_workers(settings, args.workers)
         open_webhooks(settings)  # every tenant's callback URL checked: refused in one line
+        sockets = bind(host, port)  # a busy port: one line, before anything is opened
     except (WorkersRefused, CallbackRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    where = f"http://{settings.http_host}:{settings.http_port}"
+    except ListenRefused as error:
+        print(f"error: {listen_hint(error)}", file=sys.stderr)
+        return 2
+    where = f"http://{host}:{sockets[0].getsockname()[1]}"
     print(f"friction {__version__} on {where} ({args.workers} worker(s))", flush=True)
     if args.workers > 1:
+        for sock in sockets:  # the probe: each worker binds its own, sharing the port
+            sock.close()
         return serve_workers(settings, args.workers, args.verbose)
-    run(build_app(settings), settings.http_host, settings.http_port, **access_log_options(settings))
+    run(build_app(settings), sockets, **access_log_options(settings))
     return 0

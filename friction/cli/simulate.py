@@ -40,7 +40,9 @@ OPTIONS: tuple[tuple[str, Callable[[str], object], str, str], ...] = (
     ("--seed", int, "N", "random seed; the same seed gives the same bytes"),
     ("--start", date.fromisoformat, "YYYY-MM-DD", "first day of the stream, UTC"),
     ("--fraud-rate", float, "X", "multiplier on the base fraud incidence of about 1%%"),
-)
+    ("--bin-attack-cards", int, "N", "cards of a never-issued BIN range (539999xx) used by "
+     "a fraud ring: a pattern the model never saw, for rule backtests"),
+)  # fmt: skip
 
 
 def register(subparsers: Any) -> None:
@@ -50,15 +52,13 @@ def register(subparsers: Any) -> None:
         help="generate a seeded, labelled payment stream (JSON lines)",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, required=True, metavar="PATH",
                         help="file to write (parent folders are created)")  # fmt: skip
     defaults = SimConfig()
     for flag, kind, metavar, text in OPTIONS:
         default = getattr(defaults, flag[2:].replace("-", "_"))
-        parser.add_argument(flag, type=kind, default=default, metavar=metavar,
-                            help=f"{text} (default {default})")  # fmt: skip
+        parser.add_argument(flag, type=kind, default=default, metavar=metavar, help=text)
     parser.add_argument("--merchants", type=int, default=None, metavar="N",
                         help="number of merchants (default: customers/4, at least 40)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             merchants=args.merchants,
             start=args.start,
             fraud_rate=args.fraud_rate,
+            bin_attack_cards=args.bin_attack_cards,
         )
     except ValidationError as error:
         for problem in error.errors(include_url=False):

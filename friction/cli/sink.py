@@ -39,15 +39,14 @@ def register(sub: Any) -> None:
             "redelivered events change nothing."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, required=True, help="dataset folder")
     parser.add_argument(
         "--group", default="friction-sink", help="consumer group / file-log consumer name"
     )
     parser.add_argument("--idle-exit", type=float, metavar="S", help="stop after S idle seconds")
-    parser.add_argument("--flush-seconds", type=float, default=2.0, help="flush period (2 s)")
-    parser.add_argument("--parts", type=int, default=4, help="files per day partition (4)")
+    parser.add_argument("--flush-seconds", type=float, default=2.0, help="seconds between flushes")
+    parser.add_argument("--parts", type=int, default=4, help="files per day partition")
     parser.set_defaults(func=_run)
 
 

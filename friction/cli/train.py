@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ from rich.table import Table
 from friction.offline.booster import FRICTION
 from friction.offline.train import TrainOptions, train
 from friction.training.production import add_sink_options, run_from_sink
+
+COUNTS = frozenset({"test_rows", "test_frauds"})
+"""Model-card metrics that count rows: printed as integers, never ``100.0000``."""
 
 
 def register(sub: Any) -> None:
@@ -29,33 +33,29 @@ def register(sub: Any) -> None:
     source.add_argument("--data", type=Path, help="JSON-lines stream to learn from")
     source.add_argument("--from-sink", type=Path, metavar="DIR", help="dataset of `friction sink`")
     add_sink_options(parser)
-    parser.add_argument(
-        "--models", type=Path, default=Path("models"), help="registry folder (default: models)"
-    )
+    parser.add_argument("--models", type=Path, default=Path("models"), help="registry folder")
     parser.add_argument(
         "--rounds", type=int, default=FRICTION.rounds,
-        help=f"most boosting rounds; early stopping picks fewer (default {FRICTION.rounds})",
+        help="most boosting rounds; early stopping picks fewer",
     )  # fmt: skip
-    depth = FRICTION.params["max_depth"]
     parser.add_argument(
-        "--max-depth", type=int, default=depth, help=f"tree depth (default {depth})"
+        "--max-depth", type=int, default=FRICTION.params["max_depth"], help="tree depth"
     )
-    eta = FRICTION.params["eta"]
     parser.add_argument(
-        "--learning-rate", type=float, default=eta,
-        help=f"boosting learning rate (default {eta}; larger for few rounds)",
+        "--learning-rate", type=float, default=FRICTION.params["eta"],
+        help="boosting learning rate (larger for few rounds)",
     )  # fmt: skip
     parser.add_argument(
         "--label-delay-days",
         type=float,
         default=7.0,
-        help="days until a label reaches the feature state (default 7)",
+        help="days until a label reaches the feature state",
     )
     parser.add_argument(
         "--promote",
         choices=["if-better", "always", "never"],
         default="if-better",
-        help="promotion rule (default: only if better than the champion)",
+        help="promotion rule: if-better promotes only a candidate that beats the champion",
     )
     parser.add_argument("--metric", choices=["ap", "auc"], default="ap", help="promotion metric")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
@@ -74,7 +74,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.from_sink is not None:
         return run_from_sink(args)
     if not args.data.exists():
-        print(f"error: {args.data} not found; make one with `friction simulate --out {args.data}`")
+        print(f"error: {args.data} not found; make one with `friction simulate --out {args.data}`",
+              file=sys.stderr)  # fmt: skip
         return 2
     result = train(
         TrainOptions(
@@ -91,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     for name in ("auc", "ap", "test_rows", "test_frauds"):
         mine = result.card.metrics.get(name)
         theirs = result.champion_metrics.get(name)
-        table.add_row(name, _fmt(mine), _fmt(theirs))
+        table.add_row(name, _fmt(name, mine), _fmt(name, theirs))
     console = Console()
     console.print(table)
     verdict = "promoted to champion" if result.promoted else "kept as candidate (not promoted)"
@@ -99,7 +100,8 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(value: float | None) -> str:
+def _fmt(name: str, value: float | None) -> str:
+    """A count as an integer (``12,345``), a metric to four decimals, a missing one as -."""
     if value is None:
         return "-"
-    return f"{value:.0f}" if value >= 10 else f"{value:.4f}"
+    return f"{value:,.0f}" if name in COUNTS else f"{value:.4f}"

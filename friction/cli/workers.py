@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -53,13 +54,17 @@ def check_workers(settings: Settings, workers: int) -> None:
 def run_worker(settings: Settings, verbose: bool) -> None:
     """One worker: the service on the shared port (the target of each child process)."""
     from friction.api.access_log import access_log_options
-    from friction.api.server import run
+    from friction.api.server import ListenRefused, bind, run
     from friction.app import build_app
-    from friction.cli.common import configure_logging
+    from friction.cli.common import configure_logging, listen_hint
 
     configure_logging(verbose)  # a spawned interpreter starts without the parent's logging
-    options = access_log_options(settings)
-    run(build_app(settings), settings.http_host, settings.http_port, reuse_port=True, **options)
+    try:  # the parent found the port free; another process may have taken it since
+        sockets = bind(settings.http_host, settings.http_port, reuse_port=True)
+    except ListenRefused as error:
+        print(f"error: {listen_hint(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    run(build_app(settings), sockets, **access_log_options(settings))
 
 
 def serve_workers(settings: Settings, workers: int, verbose: bool = False) -> int:
@@ -85,7 +90,8 @@ def serve_workers(settings: Settings, workers: int, verbose: bool = False) -> in
         _stop_all(children)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0 if stopping else 1
+    failed = (c.exitcode for c in children if c.exitcode is not None and c.exitcode > 0)
+    return 0 if stopping else next(failed, 1)  # a worker's own status (2: busy port) first
 
 
 def _stop_all(children: list[BaseProcess]) -> None:

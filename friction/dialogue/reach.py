@@ -1,6 +1,8 @@
 """What the dialogue side tells the policy about a payment before it is decided.
 
-Can the customer be asked (the channel ladder, minus texts after an SMS opt-out), and
+Can the customer be asked (the channel ladder, minus texts after an SMS opt-out or to a
+number the SMS guard refuses: the answer then names the channel that really asks, or no
+dialogue at all and a person reviews the payment), and
 does a confirmation already cover this payment (the same payment retried right after a
 "yes", or a payee the customer confirmed lately)? One store read answers all of it,
 because scoring asks for every payment.
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from friction.dialogue.channels.sms_guard import SmsGuard
 from friction.dialogue.ladder import PHONE_CHANNELS, ladder_for
 from friction.domain.payment import Payment
 from friction.domain.records import Mark, PaymentRecord
@@ -47,6 +50,8 @@ class Reach:
         self._default_channels = settings.default_channels
         self._store = store
         self._channels = channels
+        sms = channels.get("sms")
+        self._texts = sms.texts if isinstance(sms, SmsGuard) else None
         self._pseudonyms = settings.pseudonym_secret.get_secret_value().encode()
 
     def phone_ref(self, phone: str) -> str:
@@ -64,7 +69,7 @@ class Reach:
             marks.append((OPT_OUT, self.phone_ref(phone)))
         now = datetime.now(UTC).timestamp()
         preferences, live = await self._store.preferences_and_marks(customer, marks, now)
-        ladder = ladder_for(self._default_channels, self._channels, phone, preferences)
+        ladder = ladder_for(self._default_channels, self._channels, phone, preferences, self._texts)
         if phone and live[2]:  # opted out of texts and calls: only other channels may ask
             ladder = [c for c in ladder if c not in PHONE_CHANNELS]
         return PaymentContext(ladder, fingerprint, confirmed_retry=live[0], trusted=live[1])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +44,10 @@ class ShadowScore(BaseModel):
 
     model_version: str
     score: float
+
+
+NOT_LOGGED: dict[str, Any] = {"customer": {"phone"}, "payee": {"name"}}
+"""Fields of the scored body a decision event leaves out: contact data and a person's name."""
 
 
 class RuleMatch(BaseModel):
@@ -106,6 +110,9 @@ class DecisionEvent(EventBase):
     """The shadow challenger's score (``FRICTION_SHADOW_MODEL``); None when none is set."""
     rules: RulesTrace | None = None
     """The tenant's rules and lists on this payment; None when the tenant has none."""
+    payment: dict[str, Any] | None = None
+    """The scored body as the tenant sent it, without ``NOT_LOGGED`` (the customer's phone,
+    the payee's name): what rules read, so a rule can be backtested on the decision log."""
 
 
 class DialogueEvent(EventBase):

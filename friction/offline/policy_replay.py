@@ -14,10 +14,11 @@ here, not in the store (the service does not persist confirmations yet).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from friction.domain.decision import Decision
-from friction.scoring.policy import DEFAULT_FIT, PolicyFit, PolicyInput, choose
+from friction.scoring.policy import DEFAULT_FIT, Action, PolicyFit, PolicyInput, choose
 from friction.settings import Settings
 
 SCAM_QUESTION_CHANNELS = frozenset({"transfer", "p2p"})
@@ -58,12 +59,19 @@ class Outcome:
     reviewed: bool = False
 
 
+Adjust = Callable[["Case", PolicyInput, Action], Action]
+"""A layer over the policy's action (an analyst's rule: ``backtest.rule_impact``)."""
+
+
 class FrictionReplay:
     """The state the smart-friction policy reads, kept across a replayed stream."""
 
-    def __init__(self, settings: Settings, fit: PolicyFit = DEFAULT_FIT) -> None:
+    def __init__(
+        self, settings: Settings, fit: PolicyFit = DEFAULT_FIT, adjust: Adjust | None = None
+    ) -> None:
         self.settings = settings
         self.fit = fit
+        self.adjust = adjust
         self._window_s = settings.friction_window_hours * 3600.0
         self._trust_s = settings.trusted_days * 86_400.0
         self._challenges: dict[str, deque[float]] = {}
@@ -81,20 +89,19 @@ class FrictionReplay:
     def step(self, case: Case, score: float) -> Outcome:
         """Decide one payment, let the customer answer, and update the policy state."""
         trusted = self._trusted.get((case.customer, case.counterparty), -1.0) >= case.ts
-        action = choose(
-            self.settings,
-            PolicyInput(
-                score,
-                case.amount_minor,
-                self.recent_challenges(case.customer, case.ts),
-                reachable=True,
-                payment_id=case.payment_id,
-                channel=case.channel,
-                trusted=trusted,
-                currency=case.currency,
-            ),
-            self.fit,
+        given = PolicyInput(
+            score,
+            case.amount_minor,
+            self.recent_challenges(case.customer, case.ts),
+            reachable=True,
+            payment_id=case.payment_id,
+            channel=case.channel,
+            trusted=trusted,
+            currency=case.currency,
         )
+        action = choose(self.settings, given, self.fit)
+        if self.adjust is not None:
+            action = self.adjust(case, given, action)
         if action.decision == "decline":
             return Outcome("decline", True)
         if action.decision == "review":

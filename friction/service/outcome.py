@@ -19,7 +19,7 @@ from friction.domain.decision import (
     ScoreResponse,
     Verdict,
 )
-from friction.domain.events import DecisionEvent, RulesTrace
+from friction.domain.events import NOT_LOGGED, DecisionEvent, RulesTrace
 from friction.domain.facts import PaymentFacts
 from friction.domain.payment import Payment
 from friction.domain.records import DialogueRecord, PaymentRecord
@@ -49,6 +49,8 @@ class Scored:
     degraded: bool = False
     rules: RulesTrace | None = None
     """What the tenant's rules and lists said (None: the tenant has none)."""
+    local: Payment | None = None
+    """The payment as the tenant sent it (ids not scoped): the decision event's ``payment``."""
 
 
 def record_of(
@@ -114,7 +116,7 @@ def event_of(
     scored: Scored, record: PaymentRecord, now: datetime, slot: ModelSlot
 ) -> DecisionEvent:
     """The decision event: what the record says, with every feature and the shadow's score."""
-    status = record.status
+    status, local = record.status, scored.local
     names = slot.model.feature_names
     return DecisionEvent(
         event_id=f"decision:{record.key}",
@@ -141,6 +143,9 @@ def event_of(
         degraded=scored.degraded,
         shadow=shadow_score(slot.shadow, scored.vector),
         rules=scored.rules,
+        payment=None
+        if local is None
+        else local.model_dump(mode="json", exclude_none=True, exclude=NOT_LOGGED),
     )
 
 

@@ -210,7 +210,7 @@ class Scorer:
             )
         used = observation.recent_challenges + (1 if dialogue else 0)
         scored = Scored(tenant, payment, facts, body_hash, vector, score, why, action,
-                        context.fingerprint, used, rules=trace)  # fmt: skip
+                        context.fingerprint, used, rules=trace, local=local)  # fmt: skip
         record = record_of(scored, dialogue, now, self._slot.model, self._settings)
         await self._commit(scored, record, dialogue, now)
         notify = action.decision == "decline" and self._settings.decline_notices
@@ -255,7 +255,7 @@ class Scorer:
         why.extend(action.reasons)
         now = datetime.now(UTC)
         scored = Scored(tenant, payment, facts, body_hash, features, score, why, action,
-                        degraded=True, rules=trace)  # fmt: skip
+                        degraded=True, rules=trace, local=local)  # fmt: skip
         record = record_of(scored, None, now, self._slot.model, self._settings)
         event = event_of(scored, record, now, self._slot)
         change = Change(payment=record, events=[event])

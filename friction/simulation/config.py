@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from friction.simulation.phones import capacity
 
 Scenario = Literal[
-    "genuine", "card_testing", "compromised_terminal", "account_takeover", "app_scam", "stolen_card"
-]
+    "genuine", "card_testing", "compromised_terminal", "account_takeover", "app_scam",
+    "stolen_card", "bin_attack",
+]  # fmt: skip
 FRAUD_SCENARIOS: tuple[Scenario, ...] = (
     "card_testing",
     "compromised_terminal",
@@ -20,6 +21,7 @@ FRAUD_SCENARIOS: tuple[Scenario, ...] = (
     "app_scam",
 )
 SCENARIOS: tuple[Scenario, ...] = ("genuine", *FRAUD_SCENARIOS)
+"""What every stream holds (``bin_attack`` only when asked for: ``SimConfig.bin_attack_cards``)."""
 
 # Share of all payments each scenario contributes at fraud_rate=1.0 (≈1 % in total).
 BASE_SHARES: dict[Scenario, float] = {
@@ -46,6 +48,11 @@ class SimConfig(BaseModel):
     fraud_rate: float = Field(
         1.0, ge=0.0, le=20.0, description="Multiplier on the base fraud incidence (≈1 %)."
     )
+    bin_attack_cards: int = Field(
+        0, ge=0, le=10_000,
+        description="Cards of a BIN range the world never issued, used by a fraud ring: a "
+        "pattern the bundled model never saw, for backtesting analysts' rules.",
+    )  # fmt: skip
 
     @property
     def merchant_count(self) -> int:

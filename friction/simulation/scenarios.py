@@ -215,6 +215,31 @@ def app_scam(world: World, clock: Clock) -> list[Draft]:
     return _tag(drafts, "app_scam")
 
 
+NOVEL_BIN_PREFIX = "539999"
+"""A range the world's issuers never used (``catalogue.BINS``): a breached issuer's cards."""
+
+
+def bin_attack(world: World, clock: Clock) -> list[Draft]:
+    """One card of a breached range, in the hands of a ring: one to three ordinary web
+    purchases in a day, sized like the cardholder's own, in daytime. Nothing the features
+    see is unusual, so the bundled model lets most through; a rule on the range does not."""
+    rng, victim = world.rng, _victim(world)
+    card = (world.hex_id("tok_", 12), f"{NOVEL_BIN_PREFIX}{int(rng.integers(0, 100)):02d}",
+            f"{int(rng.integers(0, 10_000)):04d}")  # fmt: skip
+    device = world.new_device()
+    daytime = np.array([0.0] * 8 + [1.0] * 12 + [0.5] * 4)
+    ts = _start(world, clock, daytime / daytime.sum()) - victim.city.utc_offset * 3600
+    shops = world.pool(victim.country.code, "ecom")
+    drafts = []
+    for _ in range(int(rng.integers(1, 4))):
+        ts += int(rng.uniform(600, 6 * 3600))
+        amount = rng.lognormal(np.log(45.0), 0.5) * victim.spend * victim.country.fx * 100
+        draft = _draft(victim, _pick(world, shops), ts, amount, device=device)
+        draft.card = card
+        drafts.append(draft)
+    return _tag(drafts, "bin_attack")
+
+
 def _cash_out(world: World, channel: str) -> IntArray:
     """Shops selling resellable goods through ``channel``."""
     return np.array(

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from friction.simulation.answers import truths
 from friction.simulation.config import SCENARIOS, SimConfig, SimSummary
 from friction.simulation.customers import Clock, genuine_drafts
-from friction.simulation.scenarios import fraud_drafts
+from friction.simulation.scenarios import bin_attack, fraud_drafts
 from friction.simulation.world import Draft, build_world
 
 Tick = Callable[[int], None]
@@ -40,6 +40,8 @@ def plan(config: SimConfig, tick: Tick | None = None) -> list[Draft]:
         if tick is not None:
             tick(1)
     drafts.extend(fraud_drafts(world, clock, len(drafts), config.fraud_rate))
+    for _ in range(config.bin_attack_cards):
+        drafts.extend(d for d in bin_attack(world, clock) if clock.inside(d.ts))
     drafts.sort(key=attrgetter("ts"))
     return drafts
 
@@ -55,12 +57,13 @@ def render(config: SimConfig, drafts: list[Draft]) -> Iterator[dict[str, Any]]:
 def payment_body(draft: Draft, payment_id: str) -> dict[str, Any]:
     """The ``Payment`` wire body of a draft: token, BIN and last 4 only, never a card number."""
     customer, merchant = draft.customer, draft.merchant
+    card = draft.card or (customer.token, customer.bin, customer.last4)
     body: dict[str, Any] = {
         "payment_id": payment_id,
         "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(draft.ts)),
         "amount": {"value": draft.amount, "currency": customer.country.currency},
         "customer": {"id": customer.id, "phone": customer.phone, "locale": customer.country.locale},
-        "instrument": {"token": customer.token, "bin": customer.bin, "last4": customer.last4},
+        "instrument": dict(zip(("token", "bin", "last4"), card, strict=True)),
         "merchant": {
             "id": merchant.id,
             "name": merchant.name,
@@ -111,7 +114,9 @@ def summarise(counts: Counter[str], drafts: list[Draft]) -> SimSummary:
     return SimSummary(
         rows=sum(counts.values()),
         fraud=sum(v for k, v in counts.items() if k != "genuine"),
-        by_scenario={s: counts.get(s, 0) for s in SCENARIOS},
+        by_scenario={
+            s: counts.get(s, 0) for s in (*SCENARIOS, *sorted(set(counts) - set(SCENARIOS)))
+        },
         first=first,
         last=last,
     )

@@ -102,6 +102,8 @@ class Draft:
     device: Device | None = None
     payee: Payee | None = None
     geo: tuple[float, float] | None = None
+    card: tuple[str, str, str] | None = None
+    """(token, BIN, last 4) of a card other than the customer's own."""
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ Set ``FRICTION_SCREENSHOTS=<dir>`` to also save the prompts as PNGs (README pict
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,34 +23,9 @@ from tests.dialogues import StartApp, challenge, label_events, payment, settled,
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE_VIEWPORT = {"width": 390, "height": 640}
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium; the test is skipped where it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium: run scripts/install-test-servers.sh")
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=20_000
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture

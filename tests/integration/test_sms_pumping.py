@@ -4,9 +4,10 @@ An attacker who can make payments for customers of their choosing makes friction
 text numbers they are paid for: sequential numbers of one range, premium-rate or
 satellite prefixes abroad. Scored here through the service, the real ``twilio`` SDK
 and the fake Twilio: the abuse guard must stop the sends at the caps (the fake
-records no more), every refused dialogue falls back (in-app rung, or review when
-SMS was the customer's only channel, never released), and ``/metrics`` counts each
-refusal by reason.
+records no more), every refused dialogue falls back to its in-app rung, and
+``/metrics`` counts each refusal by reason. A number no SMS may reach (a country
+not allowed) is never offered an SMS rung: with SMS as the customer's only channel
+the payment goes to a person at once (issue 19, item 4), never released.
 """
 
 from __future__ import annotations
@@ -62,13 +63,13 @@ async def test_pumping_is_stopped_at_the_caps_falls_back_and_is_counted(
         response = await client.put(f"/v1/customers/cus_pump_{n}/preferences",
                                     json={"channels": ["sms"]})  # fmt: skip
         assert response.status == 200
-        await challenge(client, pumped(n, phone))
+        scored = await (await client.post("/v1/score", json=pumped(n, phone))).json()
+        assert scored["decision"] == "review" and scored["dialogue"] is None, scored
+        assert "CUSTOMER_UNREACHABLE" in [r["code"] for r in scored["reasons"]]
 
     async def all_moved() -> bool:
         ends = {(e.payment_id, e.state) for e in dialogue_events(settings.data_dir)}
-        return all((f"pay_pump_{n}", "sent") in ends for n in range(len(SEQUENTIAL))) and all(
-            (f"pay_pump_{n}", "failed") in ends for n in premium_ids
-        )
+        return all((f"pay_pump_{n}", "sent") in ends for n in range(len(SEQUENTIAL)))
 
     await eventually(all_moved, within_s=30)
     outbound = [m["to"] for m in fake_sms.state.messages if m["direction"] == "outbound-api"]
@@ -82,8 +83,9 @@ async def test_pumping_is_stopped_at_the_caps_falls_back_and_is_counted(
     assert rungs[("sent", "sms")] == RANGE_CAP
     for n in premium_ids:  # SMS was their only channel: a person decides, nobody is released
         assert await settled(client, f"pay_pump_{n}") == "review"
+        assert dialogue_events(settings.data_dir, f"pay_pump_{n}") == []  # nothing was tried
 
     metrics = await (await client.get("/metrics")).text()
-    assert refused(metrics) == {"prefix_cap": refused_range, "country": len(PREMIUM)}
+    assert refused(metrics) == {"prefix_cap": refused_range}  # the premium ones never reach it
     print(f"pumping: {len(SEQUENTIAL) + len(PREMIUM)} challenges, {len(outbound)} SMS sent, "
           f"refused {refused(metrics)}")  # fmt: skip
