@@ -44,6 +44,7 @@ from friction.domain.records import (
 )
 from friction.ports import CLAIM_TTL_S
 from friction.scoring.features import CustomerState, EntityState, FeatureBook
+from friction.storage.checkpoint import Checkpointer
 from friction.storage.embedded_erasure import plan_erasure
 from friction.storage.marks import live_value
 from friction.storage.open_index import OpenDialogues
@@ -73,6 +74,7 @@ class EmbeddedStore:
 
     def __init__(self, path: Path, working_set: int = 200_000) -> None:
         self._db = connect(path)
+        self._checkpoints = Checkpointer(path)  # WAL checkpoints off the event loop
         self._book = FeatureBook()
         self._budgets: dict[str, list[float]] = {}
         self._working_set = working_set  # per kind of state; the rest stays on disk only
@@ -286,6 +288,7 @@ class EmbeddedStore:
                 self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
 
     async def close(self) -> None:
+        self._checkpoints.close()
         self._db.close()
 
     # --- Retention ----------------------------------------------------------

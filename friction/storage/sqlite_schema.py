@@ -99,8 +99,9 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=NORMAL")
     # deleted and overwritten rows are zeroed, not left in free space (erasure, GDPR Art. 17)
     db.execute("PRAGMA secure_delete=ON")
-    # fewer, larger checkpoints: each one syncs the disk, which costs ms on a VM
-    db.execute("PRAGMA wal_autocheckpoint=10000")
+    # The writer's own checkpoint, inside a COMMIT: a backstop, and what starts the WAL over.
+    # ``checkpoint.Checkpointer`` copies pages in a thread meanwhile, so little is left here.
+    db.execute("PRAGMA wal_autocheckpoint=1000")
     db.executescript(SCHEMA)
     columns = {row[1] for row in db.execute("PRAGMA table_info(review)")}
     if "tenant" not in columns:  # a file from before tenants had queues of their own
