@@ -28,7 +28,7 @@ def rule_matches(payments: pd.DataFrame, unlabelled: Unlabelled = "genuine") -> 
     rows = truth(payments, unlabelled)
     records: list[dict[str, Any]] = []
     for row in rows.itertuples(index=False):
-        trace = row.rules if isinstance(row.rules, dict) else {}
+        trace: dict[str, Any] = row.rules if isinstance(row.rules, dict) else {}
         acted = trace.get("acted") or {}
         for match in trace.get("matched") or []:
             records.append({
