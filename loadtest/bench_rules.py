@@ -56,6 +56,7 @@ from friction.domain.facts import facts_of
 from friction.domain.payment import Payment
 from friction.domain.tenancy import DEFAULT_TENANT
 from friction.rules import ListEntry, Matcher, Rule, RuleList, RuleSet, Vocabulary
+from friction.rules.rules import Mode
 from friction.scoring.explain import explain
 from friction.scoring.features import FEATURE_NAMES, FeatureBook
 from friction.scoring.registry import load_model
@@ -124,10 +125,11 @@ def build_lists(now: datetime) -> tuple[list[tuple[RuleList, Matcher]], float]:
     return built, slowest
 
 
-def bench_rules() -> list[Rule]:
-    """The 50 rules, live, each asking for a challenge."""
+def bench_rules(mode: Mode = "live") -> list[Rule]:
+    """The 50 rules, each asking for a challenge (``shadow``: evaluated, never acting)."""
     return [
-        Rule(id=f"r{i:02d}", expression=e, action="challenge") for i, e in enumerate(expressions())
+        Rule(id=f"r{i:02d}", expression=e, action="challenge", mode=mode)
+        for i, e in enumerate(expressions())
     ]
 
 
@@ -226,28 +228,28 @@ def measure_core(calls: int) -> float:
     return cpu_us(call, calls)
 
 
-async def store_rules(data: Path) -> None:
+async def store_rules(data: Path, mode: Mode) -> None:
     """The 10 lists and 50 rules saved for the default tenant in the store at ``data``."""
     store = SqliteRules(data / "friction.db")
     try:
         for spec, entries in list_contents(datetime.now(UTC)):
             await store.save_list(DEFAULT_TENANT, spec)
             await store.add_entries(DEFAULT_TENANT, spec.name, entries)
-        for rule in bench_rules():
+        for rule in bench_rules(mode):
             await store.save_rule(DEFAULT_TENANT, rule)
     finally:
         await store.close()
 
 
-def measure_service(seconds: float, rules: bool = False) -> tuple[float, float]:
+def measure_service(seconds: float, rules: Mode | None = None) -> tuple[float, float]:
     """CPU µs per request of ``friction serve`` (embedded) under a closed loop of 16, and the
-    share of requests a live rule acted on (``rules``: the 50 rules and 10 lists stored)."""
+    share of requests a rule acted on (``rules``: the 50 rules, in that mode, and 10 lists)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         data = Path(workdir) / "data"
         data.mkdir(parents=True)
-        if rules:
-            asyncio.run(store_rules(data))
+        if rules is not None:
+            asyncio.run(store_rules(data, rules))
         env = friction_env(data, resolve_models(None), port, {})
         argv = [str(PYTHON), "-m", "friction", "serve"]
         log = (Path(workdir) / "serve.log").open("wb")
@@ -278,12 +280,12 @@ def _acted(port: int) -> float:
     )
 
 
-def end_to_end(seconds: float, rounds: int) -> dict[str, Any]:
+def end_to_end(seconds: float, rounds: int, mode: Mode) -> dict[str, Any]:
     """CPU per request served without and with the rules, alternating; ratios per round."""
-    out: dict[str, Any] = {"rounds": []}
+    out: dict[str, Any] = {"mode": mode, "rounds": []}
     for _ in range(rounds):
         plain, _ = measure_service(seconds)
-        ruled, acted = measure_service(seconds, rules=True)
+        ruled, acted = measure_service(seconds, rules=mode)
         out["rounds"].append({
             "service_us": plain, "service_with_rules_us": ruled, "ratio": ruled / plain,
             "acted_share": acted,
@@ -419,11 +421,14 @@ def main(argv: list[str] | None = None) -> None:
         "--end-to-end", action="store_true", help="friction serve without and with the rules"
     )
     parser.add_argument("--rounds", type=int, default=3, help="--end-to-end rounds")
+    parser.add_argument(
+        "--rule-mode", choices=("live", "shadow"), default="live", help="--end-to-end rules' mode"
+    )
     args = parser.parse_args(argv)
     if args.candidates:
         out: dict[str, Any] = compare_libraries(max(args.calls // 10, 100))
     elif args.end_to_end:
-        out = end_to_end(args.seconds, args.rounds)
+        out = end_to_end(args.seconds, args.rounds, args.rule_mode)
         for n, row in enumerate(out["rounds"], 1):
             print(f"round {n}: " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))
     else:
