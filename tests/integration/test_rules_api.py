@@ -291,6 +291,9 @@ async def test_csv_uploads_are_all_or_nothing_and_refuse_card_numbers(
     await upload(good, 422, {"analyst": ""})  # the analyst is an identifier
     no_analyst = await upload(good, 422, {})
     assert "analyst" in no_analyst["message"]
+    rows = "".join(f"{n},bulk\n" for n in range(10_000, 20_000))  # > max_body_bytes
+    assert len(rows) > settings.max_body_bytes
+    await upload("value,reason\n" + rows, 413)
     values = [e["value"] for e in (await call(api, "GET", "/v1/lists/bins/entries"))["entries"]]
     assert values == ["411111-411199", "539999"]  # neither failed upload added a row
 
