@@ -5,16 +5,23 @@ the one that acted (``DecisionEvent.rules``). ``rule_hits`` folds them into one 
 per rule version with the truth of the payments it hit, so the question before a
 shadow rule is promoted — "what would it have caught, and whom would it have
 bothered?" — is a table, with the same truth convention as every other measure
-(``measures.truth``: unlabelled payments presumed genuine or dropped).
+(``measures.truth``: unlabelled payments presumed genuine or dropped). ``matches`` tries
+a rule not yet saved on the same frame: the payments it would hit, to read row by row.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
 
+from friction.analytics.frames import FEATURE_PREFIX
 from friction.analytics.measures import Unlabelled, truth
+from friction.domain.payment import Payment
+from friction.rules.expressions import Vocabulary
+from friction.scoring.features import FEATURE_NAMES
+from friction.service.rule_trial import candidate
 
 COLUMNS = (
     "source", "id", "version", "mode", "action", "hits", "acted", "fraud", "genuine",
@@ -60,6 +67,29 @@ def rule_hits(payments: pd.DataFrame, unlabelled: Unlabelled = "genuine") -> pd.
     return table[list(COLUMNS)].sort_values(
         ["hits", "id"], ascending=[False, True], ignore_index=True
     )
+
+
+def matches(payments: pd.DataFrame, expression: str) -> pd.Series:
+    """Whether a rule's ``expression`` matches each payment of the frame, evaluated as the
+    service evaluates it (the logged body, the features the model saw, the score).
+
+    Lists live in the service: an expression reading ``lists`` is refused here like an
+    unknown list (try it with ``RulesDesk.backtest``). A payment logged before events
+    carried the body counts as no match. A bad expression raises ``InvalidInput`` naming
+    line and column.
+    """
+    test = candidate(Vocabulary(Payment.model_json_schema()), expression, "review")
+    columns = [f"{FEATURE_PREFIX}{name}" for name in FEATURE_NAMES]
+    features = payments.reindex(columns=columns).to_numpy(dtype=float)
+    found = []
+    for body, vector, score in zip(payments["payment"], features, payments["score"], strict=True):
+        if not isinstance(body, dict):
+            found.append(False)
+            continue
+        named = dict(zip(FEATURE_NAMES, (float(v) for v in vector), strict=True))
+        verdict = test.rule_set.evaluate(body, named, 0.0 if math.isnan(score) else score)
+        found.append(bool(verdict.matched))
+    return pd.Series(found, index=payments.index, name="matches", dtype=bool)
 
 
 _MATCH_COLUMNS = [

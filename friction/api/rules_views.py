@@ -324,6 +324,8 @@ async def list_rules(request: web.Request) -> web.Response:
 async def put_rule(request: web.Request) -> web.Response:
     """PUT /v1/rules/{rule_id} — checked, then stored as a new version (201 new, 200 changed)."""
     rule_id = _rule_id(request)
+    if rule_id == "backtest":  # POST /v1/rules/backtest tries rules: no rule takes its name
+        raise InvalidInput("rule id 'backtest' is reserved: choose another", fields=["rule_id"])
     body = await parse_body(request, RuleIn)
     tenant, store = tenant_of_request(request), _store(request)
     flows = request.app[FLOWS]

@@ -178,6 +178,8 @@ async def test_a_rule_is_checked_before_it_is_stored(api: Client) -> None:
     await call(api, "PUT", "/v1/rules/bad", json={**a_rule("score > 0.5"), "analyst": ""},
                status=422)  # fmt: skip
     await call(api, "PUT", "/v1/rules/-bad", json=a_rule("score > 0.5"), status=422)
+    reserved = await call(api, "PUT", "/v1/rules/backtest", json=a_rule("score > 0.5"), status=422)
+    assert "reserved" in reserved["message"]
     assert (await call(api, "GET", "/v1/rules"))["rules"] == []
     await call(api, "GET", "/v1/rules/bad/versions", status=404)  # nothing was ever stored
     texts = {"en": "Was it you?", "ar": "هل هذا أنت؟", "fr": "C'était vous ?", "es": "¿Fue usted?"}

@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from friction import analytics as fa
 from friction.analytics.rule_hits import COLUMNS
 from friction.domain.events import DecisionEvent, LabelEvent, RuleMatch, RulesTrace
+from friction.errors import InvalidInput
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 SHADOW = RuleMatch(source="rule", id="new_bin", version=2, action="decline", mode="shadow")
@@ -77,3 +80,30 @@ def test_rule_hits_of_a_log_without_rules_is_an_empty_table(tmp_path: Path) -> N
     (events / "decisions.jsonl").write_bytes(line)
     table = fa.rule_hits(fa.payments_frame(fa.load_events(tmp_path)))
     assert table.empty and list(table.columns) == list(COLUMNS)
+
+
+def test_matches_tries_an_unsaved_rule_on_the_logged_bodies_and_features(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    events.mkdir()
+    body = {
+        "payment_id": "p0", "amount": {"value": 1000, "currency": "EUR"},
+        "customer": {"id": "c0", "locale": "en-GB"},
+        "instrument": {"token": "tok_1", "bin": "539999", "last4": "4242"},
+        "merchant": {"id": "m1", "name": "ACME", "mcc": "5732", "country": "GB"},
+        "channel": "ecom",
+    }  # fmt: skip
+    decisions = [
+        decision(0, "allow", [], None).model_copy(update={"payment": body}),
+        decision(1, "allow", [], None).model_copy(
+            update={"payment": {**body, "instrument": {**body["instrument"], "bin": "424242"}}}
+        ),
+        decision(2, "allow", [], None),  # logged before events carried the body
+    ]
+    lines = b"".join(e.model_dump_json(by_alias=True).encode() + b"\n" for e in decisions)
+    (events / "decisions.jsonl").write_bytes(lines)
+    payments = fa.payments_frame(fa.load_events(tmp_path)).set_index("payment_id")
+
+    found = fa.matches(payments, "payment.instrument.bin.startsWith('5399')")
+    assert found.to_dict() == {"p0": True, "p1": False, "p2": False}
+    with pytest.raises(InvalidInput, match="line 1, column"):
+        fa.matches(payments, "payment.instrument.bim == '1'")
