@@ -8,8 +8,8 @@ in the same run:
 - ``core``: the in-process work every decision does (pydantic validation with the
   card-data guard, ``FeatureBook.observe``, the model with reasons), as ``ceiling.py``;
 - ``service`` (unless ``--no-service``): the CPU per request of a real ``friction serve``
-  (embedded store) under a closed loop, read from ``/proc`` — the decision the budget is
-  about (at most 1.2x with the rules).
+  (embedded store) under a closed loop, read from ``/proc``. Adding the stage to it
+  flatters the rules: evaluated beside the rest of a decision they cost more than alone.
 
 ``--end-to-end`` measures the budget directly instead: ``friction serve`` twice per round,
 alternating, once on an empty store and once with the 10 lists and the 50 rules (live)
@@ -440,7 +440,6 @@ def main(argv: list[str] | None = None) -> None:
         for base in ("core", "service"):
             if f"{base}_us" in out:
                 out[f"ratio_vs_{base}"] = (out[f"{base}_us"] + rules) / out[f"{base}_us"]
-        out["within_budget"] = out.get("ratio_vs_service", out["ratio_vs_core"]) <= 1.2
     for key, value in out.items():
         print(f"{key:>24}  {value:.3f}" if isinstance(value, float) else f"{key:>24}  {value}")
     print(json.dumps(out, default=str))
