@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from friction.api import app_page, docs_page, review_views, schemas, twilio_views, views
+from friction.api import (
+    app_page,
+    docs_page,
+    review_views,
+    rule_backtest_views,
+    rules_views,
+    schemas,
+    twilio_views,
+    views,
+)
 from friction.api.route import Route
 from friction.domain.decision import PaymentStatus, ScoreResponse
 from friction.domain.payment import Payment
 from friction.domain.records import ReviewRecord
 from friction.review import schemas as review
+from friction.rules.lists import ListEntry
+from friction.rules.rules import Rule
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/score", views.score, "Score a payment and decide",
@@ -61,6 +72,37 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/reviews/{review_id}/resolve", review_views.resolve_review,
           "Decide a reviewed payment: verdict to the gateway, label to training",
           review.ResolveIn, ReviewRecord, "analyst"),
+    Route("GET", "/v1/lists", rules_views.list_lists, "The tenant's lists with their sizes",
+          None, rules_views.ListsOut, "analyst"),
+    Route("PUT", "/v1/lists/{list}", rules_views.put_list,
+          "Create a list (201) or change its description or action (200)",
+          rules_views.ListIn, rules_views.ListOut, "analyst"),
+    Route("DELETE", "/v1/lists/{list}", rules_views.delete_list,
+          "Delete a list and its entries (409 while a rule reads it)", tag="analyst"),
+    Route("GET", "/v1/lists/{list}/entries", rules_views.list_entries,
+          "A page of a list's entries in value order", None, rules_views.EntryPage, "analyst",
+          rules_views.EntryQuery),
+    Route("POST", "/v1/lists/{list}/entries", rules_views.add_entries,
+          "Add one entry (JSON) or many (text/csv with ?analyst=, all or none)",
+          rules_views.EntryIn, ListEntry, "analyst", rules_views.UploadQuery),
+    Route("DELETE", "/v1/lists/{list}/entries/{value}", rules_views.delete_entry,
+          "Remove an entry (the value is normalised for the list's kind; a CIDR may hold '/')",
+          tag="analyst"),
+    Route("GET", "/v1/rules", rules_views.list_rules,
+          "The tenant's rules, and those that no longer compile", None, rules_views.RulesOut,
+          "analyst"),
+    Route("POST", "/v1/rules/backtest", rule_backtest_views.backtest,
+          "Try a rule on this tenant's decision log (file bus only: 409 on Kafka)",
+          rule_backtest_views.BacktestIn, rule_backtest_views.BacktestOut, "analyst"),
+    Route("GET", "/v1/rules/{rule_id}", rules_views.show_rule, "A rule's current version",
+          None, Rule, "analyst"),
+    Route("PUT", "/v1/rules/{rule_id}", rules_views.put_rule,
+          "Save a rule, checked first (201 new, 200 a new version)", rules_views.RuleIn, Rule,
+          "analyst"),
+    Route("DELETE", "/v1/rules/{rule_id}", rules_views.delete_rule,
+          "Delete a rule (its versions stay readable)", tag="analyst"),
+    Route("GET", "/v1/rules/{rule_id}/versions", rules_views.rule_versions,
+          "Every version a rule had, oldest first", None, rules_views.RuleVersions, "analyst"),
     Route("GET", "/healthz", views.healthz, "Liveness", tag="ops"),
     Route("GET", "/readyz", views.readyz, "Readiness", tag="ops"),
     Route("GET", "/metrics", views.metrics, "Prometheus metrics", tag="ops"),
@@ -77,7 +119,15 @@ def served(dev_endpoints: bool) -> tuple[Route, ...]:
     return tuple(r for r in ROUTES if dev_endpoints or r.tag != "dev")
 
 
+PATTERNS: dict[str, str] = {
+    "/v1/lists/{list}/entries/{value}": "/v1/lists/{list}/entries/{value:.+}",
+}
+"""Paths whose last parameter may hold '/' (an IP list's CIDR). The router matches the
+pattern; auth, limits and the OpenAPI document key on the template, which is what the
+router reports as the matched route's ``canonical`` path."""
+
+
 def add_routes(app: web.Application, routes: tuple[Route, ...]) -> None:
     """Register ``routes`` on ``app``."""
     for route in routes:
-        app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_route(route.method, PATTERNS.get(route.path, route.path), route.handler)

@@ -10,6 +10,9 @@ Load, join, measure, plot:
   card precision@k, false declines, label coverage.
 - ``tuning`` — ``budget_table``: replay a per-customer friction budget.
 - ``funnel`` — the friction funnel and time to answer by channel and language.
+- ``rule_hits`` — ``rule_hits``/``rule_matches``: what live and shadow rules and lists
+  matched on real traffic, per rule version, with the truth of the payments they hit;
+  ``matches``: the payments a rule not yet saved would hit.
 - ``drift`` — population stability index of features and scores between windows.
 - ``explain`` — replay one decision through the model: per-feature contributions.
 - ``plots`` — matplotlib figures used by the notebooks and ``friction report``.
@@ -52,6 +55,7 @@ from friction.analytics.measures import (
 )
 from friction.analytics.review_sources import fetch_reviews, load_reviews, store_reviews
 from friction.analytics.reviews import ReviewSource, reviews_frame
+from friction.analytics.rule_hits import matches, rule_hits, rule_matches
 from friction.analytics.sources import SourceNotFound, read_topic
 from friction.analytics.tuning import budget_table
 
@@ -79,12 +83,15 @@ __all__ = [
     "load_events",
     "load_labels",
     "load_reviews",
+    "matches",
     "payments_frame",
     "psi",
     "psi_noise",
     "ranking_metrics",
     "read_topic",
     "reviews_frame",
+    "rule_hits",
+    "rule_matches",
     "score_distribution",
     "store_reviews",
     "threshold_table",

@@ -40,7 +40,8 @@ SCHEMAS: dict[Topic, dict[str, Any]] = {
         **_COMMON, "occurred_at": "time", "decision": DECISIONS, "score": "float64",
         "model_version": "category", "reasons": "object", "amount_minor": "int64",
         "currency": "category", "merchant_id": "category", "terminal_id": "category",
-        "channel": "category", "propensity": "float64", "degraded": "bool",
+        "channel": "category", "propensity": "float64", "degraded": "bool", "rules": "object",
+        "payment": "object",
     },
     "dialogues": {
         **_COMMON, "dialogue_id": "string", "state": DIALOGUE_STATES, "channel": "category",

@@ -171,3 +171,18 @@ def learning_curves(days: pd.DataFrame) -> Figure:
     right.set(xlabel="day", ylabel="share of fraud value stopped", title="Fraud stopped")
     left.legend(fontsize="small")
     return figure
+
+
+def rule_hits_bars(table: pd.DataFrame, top: int = 15) -> Figure:
+    """Payments each rule or list hit (``rule_hits``), fraud and genuine stacked, shadow
+    rules hatched: what a rule would have cost good customers before it goes live."""
+    rows = table.head(top).iloc[::-1]
+    labels = [f"{r.id} v{r.version} ({r.mode})" for r in rows.itertuples()]
+    figure, (ax,) = _figure(7, max(2.5, 0.32 * len(rows) + 1))
+    hatch = ["//" if mode == "shadow" else "" for mode in rows["mode"]]
+    ax.barh(labels, rows["fraud"], color=FRAUD, hatch=hatch, label="fraud")
+    ax.barh(labels, rows["genuine"], left=rows["fraud"], color=GENUINE, hatch=hatch,
+            label="genuine")  # fmt: skip
+    ax.set(xlabel="payments hit", title="Rule hits by truth (hatched: shadow)")
+    ax.legend(fontsize="small")
+    return figure

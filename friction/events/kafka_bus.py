@@ -18,11 +18,12 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from pydantic import TypeAdapter, ValidationError
 
 from friction.domain.events import EncodedEvent
 from friction.domain.records import AnyEvent
+from friction.errors import FrictionError
 
 log = logging.getLogger(__name__)
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
@@ -116,7 +117,14 @@ async def consume(
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=heartbeat_interval_ms,
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except KafkaConnectionError:
+        await consumer.stop()
+        raise FrictionError(
+            f"Kafka is not reachable at {bootstrap}: start it, or set "
+            "FRICTION_BUS=file to read the local event log"
+        ) from None
     handled: dict[TopicPartition, int] = {}
     try:
         while True:

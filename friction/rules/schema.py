@@ -41,6 +41,10 @@ class MessageTypes:
     """Root variable (``payment``, ``features``) → its message class."""
     paths: Mapping[str, str]
     """Full message name → the dotted path it was first seen at, for error messages."""
+    kept: tuple[type[Message], ...] = ()
+    """Every message class of the file, held: protobuf's upb runtime caches a nested
+    message's class weakly, so without a reference it would build the class again (and
+    leave a cycle for the garbage collector) each time a payment fills that field."""
 
     def type_name(self, root: str) -> str:
         """The full protobuf name of a root variable's message."""
@@ -61,7 +65,10 @@ def build_types(roots: Mapping[str, Mapping[str, Any]], file_name: str) -> Messa
         root: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.{name}"))
         for root, name in names.items()
     }
-    return MessageTypes(pool, classes, builder.paths)
+    kept = tuple(
+        message_factory.GetMessageClass(pool.FindMessageTypeByName(n)) for n in builder.paths
+    )
+    return MessageTypes(pool, classes, builder.paths, kept)
 
 
 def flat_schema(names: tuple[str, ...]) -> dict[str, Any]:

@@ -67,6 +67,14 @@ class RuleSets:
             for key in [k for k in self._indexed if k[0] == tenant and k[1] not in names]:
                 del self._indexed[key]
 
+    async def lists(self, tenant: str) -> list[tuple[RuleList, Matcher]]:
+        """The tenant's lists with the indexes its rule set reads (a rule on trial reads the
+        same ones; an index already built is shared, not rebuilt)."""
+        async with self._building.setdefault(tenant, asyncio.Lock()):
+            definitions = await self.store.definitions(tenant)
+            return [(state.spec, await self._matcher(tenant, state.spec, state.revision))
+                    for state in definitions.lists]  # fmt: skip
+
     async def run(self, every_s: float) -> None:
         """Follow changes made on other replicas: one read of all versions per period."""
         failing = False

@@ -201,7 +201,7 @@ class Scorer:
         fit = self._slot.policy
         action = RETRY_ALLOWED if context.confirmed_retry else choose(self._settings, given, fit)
         action, trace, flow = self._apply_rules(tenant, local, vector, score, given, action)
-        why.extend(action.reasons)
+        why = _reasons(why, action, trace)
         now = datetime.now(UTC)
         dialogue = None
         if action.decision == "challenge" and channel is not None:
@@ -252,7 +252,7 @@ class Scorer:
         action, trace, _ = self._apply_rules(
             tenant, local, features, score, given, Action(decision, [STORE_DOWN])
         )
-        why.extend(action.reasons)
+        why = _reasons(why, action, trace)
         now = datetime.now(UTC)
         scored = Scored(tenant, payment, facts, body_hash, features, score, why, action,
                         degraded=True, rules=trace, local=local)  # fmt: skip
@@ -317,3 +317,11 @@ class Scorer:
         self._on_commit()
         if dialogue is not None:
             self._spawn(self._engine.deliver(dialogue))
+
+
+def _reasons(model: list[Reason], action: Action, trace: RulesTrace | None) -> list[Reason]:
+    """The model's reasons, then the policy's; when a rule or a list decided, its reason
+    comes first, since it is why the payment got this decision."""
+    if trace is not None and trace.acted is not None:
+        return [*action.reasons, *model]
+    return [*model, *action.reasons]

@@ -38,6 +38,7 @@ TOUR = (
     "jq -c '{decision}'",
     'curl -s localhost:8080/v1/payments/pay_0001          # "decision":"challenge",'
     '"verdict":"released"',
+    "curl -s -X PUT localhost:8080/v1/lists/ring_bins -H 'Content-Type: application/json' \\",
 )
 SMS = "mkdir -p var/sms-demo"
 NOT_RUN = {

@@ -249,3 +249,15 @@ async def test_sink_reads_what_the_real_service_published(
         assert (row["label"], row["label_source"]) == ("fraud", "chargeback")
         assert row["label_delay_seconds"] > 0 and row["features"] is not None
         assert row["decision"] is not None and row["label_propensity"] == row["propensity"]
+
+
+def test_sink_without_kafka_says_so_in_one_line_and_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sink pointed at a Kafka that is not there exits non-zero with what to do next."""
+    monkeypatch.setenv("FRICTION_BUS", "kafka://127.0.0.1:9")
+    monkeypatch.setenv("FRICTION_DATA_DIR", str(tmp_path / "var"))
+    assert main(["sink", "--out", str(tmp_path / "dataset"), "--idle-exit", "1"]) != 0
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("error: Kafka is not reachable at 127.0.0.1:9")
+    assert "FRICTION_BUS=file" in error[-1] and "Traceback" not in "".join(error)
