@@ -1,7 +1,7 @@
 """Where a target's CPU goes under the bench's load: py-spy on the real process.
 
-    .venv/bin/pip install py-spy        # once (a sampling profiler: it reads the process
-                                        # from outside, the service runs unchanged)
+    .venv/bin/pip install -e '.[bench]'   # once: py-spy, a sampling profiler that reads
+                                          # the process from outside (the service runs unchanged)
     .venv/bin/python loadtest/profile.py --target friction-embedded --out docs/profiles/after
 
 The target (``friction serve`` embedded or on Redis + Kafka, or the ceiling) is started
@@ -101,7 +101,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="directory for the outputs")
     args = parser.parse_args()
     if not PY_SPY.is_file():
-        raise SystemExit("py-spy missing: .venv/bin/pip install py-spy")
+        raise SystemExit("py-spy missing: .venv/bin/pip install -e '.[bench]'")
     args.out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="friction-profile-"))
     models = services.resolve_models(None)
