@@ -15,7 +15,9 @@ from phonenumbers import SUPPORTED_REGIONS
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Verdict = Literal["released", "blocked", "review"]
+from friction.domain.decision import Fallback
+
+Silence = Fallback | Literal["weighed"]
 ChannelName = Literal["in_app", "sms", "console"]
 DEFAULT_SECRET = "change-me-in-production"
 """The published development value of every secret: refused once API keys are set."""
@@ -65,6 +67,18 @@ class PolicySettings(BaseModel):
     friction_rate_cap: float = Field(0.012, ge=0.0, le=1.0)
     """Most genuine payments the policy may ask about, as a share: when fitting on a past
     window would ask more, a price is added to every question until it fits (0 = no cap)."""
+    no_answer_verdict: Silence = "weighed"
+    """What an unanswered question leads to: ``weighed`` chooses per payment, when it is asked,
+    between a person's review and a block by what each costs (``review_cost_minor`` against
+    declining a customer who is probably genuine, within ``review_rate_cap``); ``blocked``,
+    ``review`` or ``released`` fix it for every payment."""
+    review_cost_minor: float = Field(1500.0, ge=0)
+    """What sending one payment to an analyst costs, in EUR cents (a few minutes of an
+    analyst, and the genuine customer's payment held until they decide)."""
+    review_rate_cap: float = Field(0.002, ge=0.0, le=1.0)
+    """Most payments that unanswered questions may send to analysts, as a share of all
+    payments: when fitting on a past window would send more, a price is added to every
+    review until it fits (0 = no cap)."""
     challenge_loss_minor: float = Field(5000.0, ge=0)
     """Expected loss (EUR cents) at or above which a payment is challenged even when its score
     is under ``challenge_at``: a big payment with a modest score can be worth one question
@@ -112,7 +126,7 @@ class DecisionSettings(PolicySettings):
 
 
 class DialogueSettings(BaseModel):
-    """How dialogues run: ladder, timings, verdict on silence, confirmations, secrets."""
+    """How dialogues run: ladder, timings, confirmations, secrets."""
 
     model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
 
@@ -121,8 +135,6 @@ class DialogueSettings(BaseModel):
     prompt_refresh_seconds: float = Field(3.0, gt=0)
     """An open in-app stream re-reads its prompts this often (a prompt opened on another
     replica wakes no listener here) and otherwise sends a keep-alive comment."""
-    no_answer_verdict: Verdict = "blocked"
-    """Verdict when a dialogue expires unanswered."""
     default_channels: Annotated[list[ChannelName], NoDecode] = ["console"]
     """Ordered channel ladder for customers without preferences (comma-separated)."""
     expiry_check_seconds: float = Field(1.0, gt=0)

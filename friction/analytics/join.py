@@ -49,8 +49,8 @@ _STAGE_COLUMNS = {
 def payments_frame(events: EventFrames, no_answer_verdict: Verdict = "blocked") -> pd.DataFrame:
     """Decisions joined with their dialogue summary and resolved label, one row per payment.
 
-    ``no_answer_verdict`` must match the service's ``FRICTION_NO_ANSWER_VERDICT``; it
-    decides what an expired challenge did to the payment.
+    An expired challenge ends as its dialogue's logged verdict (the policy chose it when it
+    asked); ``no_answer_verdict`` stands in for events that logged none.
     """
     decisions = events.decisions.rename(columns={"at": "decided_at"}).drop(columns=["event_id"])
     decisions = decisions.drop_duplicates("payment_id", keep="last")
@@ -76,7 +76,7 @@ def dialogue_summary(dialogues: pd.DataFrame) -> pd.DataFrame:
     columns = ["payment_id", "dialogue_id", "dialogue_channel", "first_channel",
                "answer_channel", "locale", "language",
                *_STAGE_COLUMNS.values(), "ended_at", "dialogue_state", "answer", "outcome",
-               "time_to_answer_s"]  # fmt: skip
+               "time_to_answer_s", "ended_verdict"]  # fmt: skip
     if dialogues.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     ordered = dialogues.sort_values(["at", "state"], kind="stable")
@@ -101,6 +101,7 @@ def dialogue_summary(dialogues: pd.DataFrame) -> pd.DataFrame:
     out["answer"] = last["answer"]
     out["outcome"] = _outcomes(last["state"], last["answer"], last["verdict"])
     out["time_to_answer_s"] = (out["answered_at"] - out["challenged_at"]).dt.total_seconds()
+    out["ended_verdict"] = last["verdict"].astype("string")
     return out.reset_index()[columns]
 
 
@@ -163,5 +164,7 @@ def _verdicts(frame: pd.DataFrame, no_answer_verdict: Verdict) -> pd.Series:
     verdict = frame["decision"].astype("string").map(by_decision)
     challenged = frame["decision"] == "challenge"
     from_dialogue = frame["outcome"].astype("string").map(by_outcome).fillna("pending")
+    logged = frame["ended_verdict"].astype("string")
+    from_dialogue = from_dialogue.where(~(frame["outcome"] == "expired") | logged.isna(), logged)
     verdict = verdict.where(~challenged, from_dialogue)
     return verdict.astype(pd.CategoricalDtype(list(VERDICTS)))

@@ -5,7 +5,7 @@ Definitions (all over the replayed stream):
 - *fraud stopped*: fraud payments blocked (declined, denied by the customer, or
   blocked after no answer / by an analyst); value in EUR.
 - *good declined*: genuine payments blocked, for any reason (declined outright,
-  unanswered challenge with ``no_answer_verdict=blocked``, a customer's mistaken "no").
+  unanswered challenge whose silence blocks, a customer's mistaken "no").
 - *friction rate*: genuine payments challenged / genuine payments.
 - *max challenges per customer*: the most any customer received within one
   friction-budget window (what the budget bounds).

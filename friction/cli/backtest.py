@@ -22,10 +22,10 @@ DESCRIPTION = """\
 Replay a payment stream through a model and compare policies side by side: allow-all,
 silent blocking at the score threshold that stops the same fraud value as smart friction,
 and smart friction (the service's policy, with FRICTION_* settings). The policy's
-parameters (score calibration, answer rates per channel, question price) are fitted on the
-stream's first --fit-days only; the days after are replayed. Customers answer challenges as
-the stream's truth says. Sources: a `friction simulate` stream scored by the registry's
-champion (--data; refused if it overlaps the champion's training data), the handbook CSVs
+parameters (score calibration, answer rates per channel, question and review prices) are
+fitted on the stream's first --fit-days only; the days after are replayed. Customers answer
+challenges as the stream's truth says. Sources: a `friction simulate` stream scored by the
+registry's champion (--data; refused if it overlaps the champion's training data), the handbook CSVs
 (--handbook DIR: a model trained on the first --train-days minus the 7-day label delay,
 the policy fitted on that last week, the rest replayed), or --sweep: simulated worlds of
 several seeds and sizes (plus --handbook when given), with the spread across them.
@@ -148,7 +148,8 @@ def _print_one(args: argparse.Namespace, result: StreamResult, warning: str) -> 
     console.print(
         f"policy fitted on {fit.rows:,} payments ({fit.frauds:,} frauds) from {fit.window_start}"
         f" to {fit.window_end}; calibration {fit.intercept:+.2f} + {fit.slope:.2f}·logit, "
-        f"question price {fit.question_price_minor / 100:.2f} EUR"
+        f"question price {fit.question_price_minor / 100:.2f} EUR, "
+        f"review price {fit.review_price_minor / 100:.2f} EUR"
     )
     console.print(
         f"smart friction declines {float(str(result.target['fewer_good_declined'])):.1%} fewer "

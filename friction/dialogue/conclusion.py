@@ -15,7 +15,6 @@ from friction.domain.decision import PaymentStatus, Verdict
 from friction.domain.events import LabelSource, LabelValue
 from friction.domain.labels import label_change
 from friction.domain.records import Change, DialogueRecord, DialogueState, PaymentRecord
-from friction.settings import DialogueSettings
 
 Ending = Literal["released", "blocked", "review", "expired", "opted_out", "failed"]
 
@@ -29,12 +28,13 @@ _STATE: dict[Ending, DialogueState] = {
 }
 
 
-def verdict_of(settings: DialogueSettings, ending: Ending) -> Verdict:
-    """Released and blocked stand; silence follows settings; anything else goes to a person."""
+def verdict_of(dialogue: DialogueRecord, ending: Ending) -> Verdict:
+    """Released and blocked stand; silence ends as the policy chose when it asked
+    (``on_silence``); anything else goes to a person."""
     if ending in ("released", "blocked", "review"):
         return ending
     if ending == "expired":
-        return settings.no_answer_verdict
+        return dialogue.on_silence
     return "review"
 
 
@@ -50,7 +50,6 @@ def label_of(ending: Ending, last_reply: str | None) -> tuple[LabelValue, LabelS
 
 
 def conclude(
-    settings: DialogueSettings,
     payment: PaymentRecord,
     dialogue: DialogueRecord,
     ending: Ending,
@@ -59,7 +58,7 @@ def conclude(
     """The change (dialogue, payment, label) that ends ``dialogue`` with ``ending``."""
     status = payment.status.model_copy(
         update={
-            "verdict": verdict_of(settings, ending),
+            "verdict": verdict_of(dialogue, ending),
             "verdict_at": now,
             "answer": dialogue.answer,
         }

@@ -4,9 +4,8 @@ A dialogue walks a flow (``friction.dialogue.flows``) on a ladder of channels
 (``friction.dialogue.ladder``). Every transition is committed to the store,
 with its events, *before* anything is sent or decided on it, so a restart
 resumes where it stopped: open dialogues are reloaded and the timers that
-escalate or expire them run again. One lock serialises transitions, so two
-answers racing for one dialogue cannot both count.
-"""
+escalate or expire them run again. One lock serialises transitions: two racing answers
+cannot both count."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ from friction.dialogue.reach import confirmations
 from friction.dialogue.references import addressed, new_reference
 from friction.dialogue.wiring import EngineWiring
 from friction.dialogue.wording import dialogue_text
-from friction.domain.decision import PaymentStatus
+from friction.domain.decision import Fallback, PaymentStatus
 from friction.domain.dialogue import Intent
 from friction.domain.events import DialogueEvent, LabelSource, LabelValue
 from friction.domain.labels import label_change
@@ -75,12 +74,12 @@ class DialogueEngine:
         payment: Payment,
         ladder: list[str],
         now: datetime,
-        locale: str | None = None,
         stored_as: str | None = None,
         flow_name: str | None = None,
+        on_silence: Fallback = "blocked",
     ) -> DialogueRecord:
-        """A new dialogue (committed by the caller with the decision) on the flow a rule asked
-        for, else the one for the payment's kind."""
+        """A new dialogue (committed with the decision) on the flow a rule asked for, else the
+        payment kind's; silence ends it as ``on_silence``."""
         kind = "new_payee_transfer" if payment.payee else "purchase_confirmation"
         flow = self._flows[flow_name or kind]
         state, key = start(flow)
@@ -98,7 +97,7 @@ class DialogueEngine:
             payment_id=stored_as or payment.payment_id,
             customer_id=payment.customer.id,
             phone=payment.customer.phone,
-            locale=locale or payment.customer.locale,
+            locale=payment.customer.locale,
             channel=ladder[0],
             state="created",
             text="",
@@ -108,6 +107,7 @@ class DialogueEngine:
             params=params,
             ladder=ladder,
             reference=new_reference(),
+            on_silence=on_silence,
         )
         return self._asking(record, key, now, flow.steps[state.step].expires_after)
 
@@ -279,7 +279,7 @@ class DialogueEngine:
         payment = await self._store.get_payment(dialogue.payment_id)
         if payment is None:
             raise NotFound(f"no payment {dialogue.payment_id} for dialogue {dialogue.id}")
-        change, status = conclude(self._settings, payment, dialogue, ending, now)
+        change, status = conclude(payment, dialogue, ending, now)
         change.marks.extend(marks or [])
         self._wiring.on_ending(change, dialogue, ending, now)  # a person, or contestable
         if ending == "released":

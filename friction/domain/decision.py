@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 
 Decision = Literal["allow", "challenge", "review", "decline"]
 Verdict = Literal["pending", "released", "blocked", "review"]
+Fallback = Literal["released", "blocked", "review"]
+"""What an unanswered question ends as: chosen by the policy when it asks."""
 
 
 class Reason(BaseModel):

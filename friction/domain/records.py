@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from friction.domain.decision import PaymentStatus, Reason
+from friction.domain.decision import Fallback, PaymentStatus, Reason
 from friction.domain.dialogue import FlowState
 from friction.domain.events import (
     DecisionEvent,
@@ -97,6 +97,8 @@ class DialogueRecord(BaseModel):
     answered_at: datetime | None = None
     reference: str = ""
     """Four digits naming this dialogue in an SMS when one phone has several open."""
+    on_silence: Fallback = "blocked"
+    """What the payment becomes if nobody answers: the policy chose it when it asked."""
 
     @property
     def is_open(self) -> bool:

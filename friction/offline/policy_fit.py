@@ -6,11 +6,14 @@ A ``PolicyFit`` holds what the policy cannot know from settings alone:
   by maximum likelihood with a weak pull towards the identity, so a window with few
   frauds cannot bend it far;
 - **answers** per payment channel: the share of challenged frauds a question would have
-  released and of genuine payments it would have blocked (no answer in time, a mistaken
-  "no"), as the backtest's dialogue says (``replay.dialogue_outcome``), each shrunk
-  towards the documented answer model by ``PRIOR_WEIGHT`` pseudo-payments;
+  released, of genuine payments it would have blocked (no answer in time, a mistaken
+  "no") and of those left unanswered, as the backtest's dialogue says
+  (``replay.answer_in_time``), each shrunk towards the documented answer model by
+  ``PRIOR_WEIGHT`` pseudo-payments;
 - **question price**: the smallest price added to every question that keeps the
-  window's share of genuine payments asked under ``friction_rate_cap``.
+  window's share of genuine payments asked under ``friction_rate_cap``;
+- **review price**: the smallest price added to every review of an unanswered question
+  that keeps the window's expected reviews under ``review_rate_cap`` of its payments.
 
 ``split`` cuts a stream at a point in time: the fit sees only what came before it.
 """
@@ -24,15 +27,18 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 
 from friction.offline.cases import Cases
-from friction.offline.policy_replay import dialogue_outcome
+from friction.offline.policy_replay import Case, answer_in_time
 from friction.scoring.policy import (
     DEFAULT_FIT,
     LOGIT_LIMIT,
     Answers,
+    Costs,
     PolicyFit,
     costs_of,
     decline_cost,
     in_eur,
+    on_silence,
+    review_cost,
 )
 from friction.settings import Settings
 
@@ -55,7 +61,7 @@ def after_days(cases: Cases, days: float) -> float:
 
 
 def fit_policy(past: Cases, settings: Settings, source: str = "") -> PolicyFit:
-    """Calibration, answer rates and question price fitted on ``past`` alone."""
+    """Calibration, answer rates, review and question prices fitted on ``past`` alone."""
     if not past.cases:
         return DEFAULT_FIT
     fraud = np.array([c.fraud for c in past.cases], dtype=bool)
@@ -72,7 +78,8 @@ def fit_policy(past: Cases, settings: Settings, source: str = "") -> PolicyFit:
         source=source,
     )
     price = _question_price(past, fraud, settings, fit)
-    return fit.model_copy(update={"question_price_minor": price})
+    fit = fit.model_copy(update={"question_price_minor": price})
+    return fit.model_copy(update={"review_price_minor": _review_price(past, settings, fit)})
 
 
 def _rows(cases: Cases, start: int, end: int) -> Cases:
@@ -103,25 +110,81 @@ def _calibration(scores: NDArray[np.float64], fraud: NDArray[np.bool_]) -> tuple
 
 
 def _answers(past: Cases, settings: Settings) -> dict[str, Answers]:
-    """Per channel: challenged frauds released and genuine payments blocked, shrunk."""
+    """Per channel: challenged frauds released by a "yes", genuine payments blocked (by a
+    "no" or by silence) and left unanswered, shrunk towards the documented answer model."""
     counts: dict[str, list[int]] = {}
     for case in past.cases:
-        blocked = dialogue_outcome(settings, case).blocked
-        row = counts.setdefault(case.channel, [0, 0, 0, 0])
+        answer = answer_in_time(settings, case)
+        row = counts.setdefault(case.channel, [0, 0, 0, 0, 0])
         if case.fraud:
             row[0] += 1
-            row[1] += not blocked
+            row[1] += answer is not None and answer != "deny"
         else:
             row[2] += 1
-            row[3] += blocked
+            row[3] += answer is None or answer == "deny"
+            row[4] += answer is None
     prior = DEFAULT_FIT.fallback
+
+    def shrunk(count: int, total: int, towards: float) -> float:
+        return round((count + PRIOR_WEIGHT * towards) / (total + PRIOR_WEIGHT), 6)
+
     return {
         channel: Answers(
-            leak=round((released + PRIOR_WEIGHT * prior.leak) / (frauds + PRIOR_WEIGHT), 6),
-            miss=round((missed + PRIOR_WEIGHT * prior.miss) / (genuine + PRIOR_WEIGHT), 6),
+            leak=shrunk(released, frauds, prior.leak),
+            miss=shrunk(missed, genuine, prior.miss),
+            silent=shrunk(silent, genuine, prior.silent),
         )
-        for channel, (frauds, released, genuine, missed) in sorted(counts.items())
+        for channel, (frauds, released, genuine, missed, silent) in sorted(counts.items())
     }
+
+
+def _asked(settings: Settings, fit: PolicyFit, case: Case, score: float) -> Costs | None:
+    """The costs of a payment of the window that the policy would weigh and ask about."""
+    if score >= settings.decline_at:
+        return None
+    p = fit.probability(score)
+    amount = in_eur(settings, case.amount_minor, case.currency)
+    if score < settings.challenge_at and p * amount < settings.challenge_loss_minor:
+        return None
+    question = (
+        settings.friction_cost_minor * settings.friction_cost_by_channel.get(case.channel, 1.0)
+        + fit.question_price_minor
+    )
+    declined = decline_cost(settings, amount)
+    _, silence = on_silence(settings, p, amount, declined, review_cost(settings, fit))
+    costs = costs_of(p, amount, question, declined, fit.answers_on(case.channel), silence)
+    if costs.challenge < costs.allow and costs.challenge <= costs.decline:
+        return costs
+    return None
+
+
+def _review_price(past: Cases, settings: Settings, fit: PolicyFit) -> float:
+    """The smallest price per review that keeps the window's reviews of unanswered
+    questions under ``review_rate_cap`` of its payments.
+
+    A question asked is reviewed if unanswered (a share ``silent`` of them) while a review
+    costs less than declining, ``(1 − p) × decline cost``: what is left of that margin is
+    the price that would turn its silence into a block. Fitted after the question price
+    (which it can only make dearer), so neither cap is exceeded on the window.
+    """
+    cap = settings.review_rate_cap
+    if cap <= 0.0 or settings.no_answer_verdict != "weighed":
+        return 0.0
+    margins: list[tuple[float, float]] = []
+    for case, score in zip(past.cases, past.scores.tolist(), strict=True):
+        if _asked(settings, fit, case, score) is None:
+            continue
+        p = fit.probability(score)
+        declined = decline_cost(settings, in_eur(settings, case.amount_minor, case.currency))
+        margin = (1.0 - p) * declined - settings.review_cost_minor
+        if margin > 0.0:
+            margins.append((margin, fit.answers_on(case.channel).silent))
+    allowed, expected = cap * len(past.cases), 0.0
+    for margin, silent in sorted(margins, reverse=True):
+        expected += silent
+        if expected > allowed:
+            return round(margin, 2)
+    return 0.0
 
 
 def _question_price(
@@ -139,19 +202,9 @@ def _question_price(
         return 0.0
     slack: list[float] = []
     for case, score, is_fraud in zip(past.cases, past.scores.tolist(), fraud.tolist(), strict=True):
-        if is_fraud or score >= settings.decline_at:
-            continue
-        p = fit.probability(score)
-        amount = in_eur(settings, case.amount_minor, case.currency)
-        if score < settings.challenge_at and p * amount < settings.challenge_loss_minor:
-            continue
-        question = settings.friction_cost_minor * settings.friction_cost_by_channel.get(
-            case.channel, 1.0
-        )
-        costs = costs_of(
-            p, amount, question, decline_cost(settings, amount), fit.answers_on(case.channel)
-        )
-        if costs.challenge < costs.allow and costs.challenge <= costs.decline:
+        costs = None if is_fraud else _asked(settings, fit, case, score)
+        if costs is not None:
+            p = fit.probability(score)
             slack.append((costs.allow - costs.challenge) / max(1.0 - p, 1e-12))
     allowed = int(cap * genuine)
     if len(slack) <= allowed:

@@ -6,24 +6,29 @@ The service keeps budgets in the store; a replay keeps the same facts in memory
 says (``answer``, ``answer_delay_s``; the scam question's answer for transfers,
 whose flow asks it), and only within the dialogue's time to live.
 
-Assumptions, stated once: analysts resolve every review correctly, within
-``REVIEW_DELAY_S``; no-answer follows ``no_answer_verdict``; trusted payees live
+Assumptions, stated once: analysts resolve every review within ``REVIEW_DELAY_S`` and
+get ``ANALYST_ERROR`` of them wrong (a genuine payment blocked, a fraud released: the
+label they give is wrong too); an unanswered question ends as the policy chose when it asked
+(``Action.on_silence``: ``no_answer_verdict``, or weighed per payment); trusted payees live
 here, not in the store (the service does not persist confirmations yet).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from friction.domain.decision import Decision
+from friction.domain.decision import Decision, Fallback
 from friction.scoring.policy import DEFAULT_FIT, Action, PolicyFit, PolicyInput, choose
 from friction.settings import Settings
 
 SCAM_QUESTION_CHANNELS = frozenset({"transfer", "p2p"})
 REVIEW_DELAY_S = 4 * 3600.0
 """How long an analyst takes to resolve a review, for label timing."""
+ANALYST_ERROR = 0.1
+"""Share of reviews an analyst decides wrongly, drawn by a hash of the payment id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,42 +110,70 @@ class FrictionReplay:
         if action.decision == "decline":
             return Outcome("decline", True)
         if action.decision == "review":
-            return Outcome(
-                "review", case.fraud, label=case.fraud, label_delay_s=REVIEW_DELAY_S, reviewed=True
-            )
+            return reviewed("review", case)
         if action.decision == "allow":
             return Outcome("allow", False, propensity=action.propensity)
-        return self.challenge(case, action.propensity, action.explored)
+        return self.challenge(case, action.propensity, action.explored, action.on_silence)
 
-    def challenge(self, case: Case, propensity: float = 1.0, explored: bool = False) -> Outcome:
+    def challenge(
+        self,
+        case: Case,
+        propensity: float = 1.0,
+        explored: bool = False,
+        on_silence: Fallback | None = None,
+    ) -> Outcome:
         """Ask the customer: count it against their budget, and trust a confirmed payee.
 
         Public so that a policy layered on ``choose`` (the benchmark's discovery)
         spends the same budget and gets the same answers.
         """
         self._challenges.setdefault(case.customer, deque()).append(case.ts)
-        outcome = dialogue_outcome(self.settings, case, propensity, explored)
+        outcome = dialogue_outcome(self.settings, case, propensity, explored, on_silence)
         if outcome.label is False and self._trust_s > 0:
             self._trusted[(case.customer, case.counterparty)] = case.ts + self._trust_s
         return outcome
 
 
-def dialogue_outcome(
-    settings: Settings, case: Case, propensity: float = 1.0, explored: bool = False
-) -> Outcome:
-    """The customer's answer within the time to live, and the verdict it leads to."""
+def answer_in_time(settings: Settings, case: Case) -> str | None:
+    """The customer's answer to the question asked on this payment, if it came in time."""
     answer = case.answer
     if case.channel in SCAM_QUESTION_CHANNELS and case.scam_answer is not None:
         answer = case.scam_answer
     delay = case.answer_delay_s
     if answer != "none" and delay is not None and delay <= settings.dialogue_ttl_seconds:
+        return answer
+    return None
+
+
+def dialogue_outcome(
+    settings: Settings,
+    case: Case,
+    propensity: float = 1.0,
+    explored: bool = False,
+    on_silence: Fallback | None = None,
+) -> Outcome:
+    """The customer's answer within the time to live, and the verdict it leads to; silence
+    ends as ``on_silence`` (default: the fixed ``no_answer_verdict``, else blocked)."""
+    answer = answer_in_time(settings, case)
+    if answer is not None:
         denied = answer == "deny"
+        delay = case.answer_delay_s
         return Outcome("challenge", denied, True, delay, denied, delay, propensity, explored)
-    verdict = settings.no_answer_verdict
+    fixed = settings.no_answer_verdict
+    verdict = on_silence or ("blocked" if fixed == "weighed" else fixed)
     if verdict == "review":
-        return Outcome(
-            "challenge", case.fraud, label=case.fraud,
-            label_delay_s=REVIEW_DELAY_S, propensity=propensity, explored=explored,
-            reviewed=True,
-        )  # fmt: skip
+        return reviewed("challenge", case, propensity, explored)
     return Outcome("challenge", verdict == "blocked", propensity=propensity, explored=explored)
+
+
+def reviewed(
+    decision: Decision, case: Case, propensity: float = 1.0, explored: bool = False
+) -> Outcome:
+    """An analyst's verdict on the payment, wrong for ``ANALYST_ERROR`` of payments."""
+    digest = hashlib.blake2b(case.payment_id.encode(), digest_size=8, person=b"analyst").digest()
+    wrong = int.from_bytes(digest, "big") / 2**64 < ANALYST_ERROR
+    stopped = case.fraud != wrong
+    return Outcome(
+        decision, stopped, label=stopped, label_delay_s=REVIEW_DELAY_S,
+        propensity=propensity, explored=explored, reviewed=True,
+    )  # fmt: skip

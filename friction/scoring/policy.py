@@ -6,12 +6,19 @@ Smart friction compares what each action is expected to cost, in EUR cents:
 - *decline*: a good customer's cost of a declined payment, ``(1 − p) × decline cost``;
 - *challenge*: the fraud that slips through a question (the victim confirms by mistake,
   ``leak``), plus, if the customer is genuine, the cost of the question and the chance
-  that they do not answer in time and are declined anyway (``miss``).
+  that they say "no" by mistake (``miss``), plus the cost of silence (``silent``: no answer
+  in time) under the payment's *fallback*.
+
+The fallback is chosen when the question is asked (``no_answer_verdict = weighed``): a
+person reviews an unanswered payment when an analyst's review costs less than declining a
+customer who is probably genuine, ``(1 − p) × decline cost``; otherwise silence blocks it.
+A fitted *review price* keeps those reviews within ``review_rate_cap``.
 
 ``p`` is the model's score calibrated on a past window, and ``leak`` / ``miss`` are the
 answer rates seen there per channel: a ``PolicyFit`` (``friction.backtest.fit`` fits it;
 the registry keeps it beside the model as ``policy.json``). A fitted *question price* is
-added to every question when the plain costs would exceed the friction-rate cap.
+added to every question when the plain costs would exceed the friction-rate cap, and a
+review price to every review when they would exceed the review-rate cap.
 
 - ``decline`` at or above ``decline_at`` (a ceiling), or when declining costs less than
   asking: a score so high that even a confirmation could not clear it (ANSWER_CANNOT_CLEAR).
@@ -40,7 +47,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from friction.domain.decision import Decision, Reason
+from friction.domain.decision import Decision, Fallback, Reason
 from friction.settings import PolicySettings
 
 BUDGET_SPENT = Reason(
@@ -88,13 +95,21 @@ class Answers(BaseModel):
     """Share of challenged frauds released (the victim confirms by mistake)."""
     miss: float = Field(0.14, ge=0.0, le=1.0)
     """Share of challenged genuine payments blocked (no answer in time, or a mistaken no)."""
+    silent: float = Field(0.13, ge=0.0, le=1.0)
+    """Share of challenged genuine payments not answered in time (part of ``miss``)."""
+
+    @property
+    def said_no(self) -> float:
+        """Share of challenged genuine payments whose customer said "no" by mistake."""
+        return max(self.miss - self.silent, 0.0)
 
 
 class PolicyFit(BaseModel):
     """The policy's parameters fitted on a past window; loaded once with the model.
 
     The defaults are the documented answer model (86 % of genuine customers confirm in
-    time, 2 % of victims confirm by mistake) and an uncalibrated score: what the policy
+    time, 13 % do not answer, 2 % of victims confirm by mistake) and an uncalibrated score:
+    what the policy
     uses before anything was fitted.
     """
 
@@ -110,6 +125,9 @@ class PolicyFit(BaseModel):
     """Answer rates of a channel the window did not see."""
     question_price_minor: float = Field(0.0, ge=0.0)
     """Added to every question's cost so that the window's friction rate stays under the cap."""
+    review_price_minor: float = Field(0.0, ge=0.0)
+    """Added to every review of an unanswered question so that the window's reviews stay
+    under ``review_rate_cap``."""
     window_start: datetime | None = None
     """First payment of the window the parameters were fitted on."""
     window_end: datetime | None = None
@@ -166,7 +184,8 @@ class Action:
 
     ``propensity`` is the probability that this policy takes this action for this
     payment (1 unless exploration was possible); ``explored`` marks a challenge made
-    only to learn; ``costs`` are the options' expected costs (None when not weighed).
+    only to learn; ``costs`` are the options' expected costs (None when not weighed);
+    ``on_silence`` is what a challenge's silence leads to (the dialogue keeps it).
     """
 
     decision: Decision
@@ -176,6 +195,7 @@ class Action:
     expected_loss: float = 0.0
     friction_cost: float = 0.0
     costs: Costs | None = None
+    on_silence: Fallback = "blocked"
 
 
 def explore_draw(payment_id: str) -> float:
@@ -201,11 +221,40 @@ def decline_cost(settings: PolicySettings, amount_eur: float) -> float:
     return settings.decline_cost_minor + settings.decline_cost_share * amount_eur
 
 
-def costs_of(p: float, amount_eur: float, question: float, declined: float, on: Answers) -> Costs:
-    """Each option's expected cost for fraud probability ``p`` (see the module docstring)."""
+def review_cost(settings: PolicySettings, fit: PolicyFit) -> float:
+    """What one review of an unanswered question costs, with the fitted capacity price."""
+    return settings.review_cost_minor + fit.review_price_minor
+
+
+def on_silence(
+    settings: PolicySettings, p: float, amount_eur: float, declined: float, reviewed: float
+) -> tuple[Fallback, float]:
+    """The fallback of an unanswered question and what silence then costs per payment asked.
+
+    Silence is taken to be as likely for a victim as for a genuine customer, so a review
+    costs ``reviewed`` whoever is silent, a block costs a genuine customer's decline, and a
+    release lets the silent fraud through.
+    """
+    verdict = settings.no_answer_verdict
+    if verdict == "weighed":
+        verdict = "review" if reviewed < (1.0 - p) * declined else "blocked"
+    if verdict == "review":
+        return verdict, reviewed
+    if verdict == "released":
+        return verdict, p * amount_eur
+    return verdict, (1.0 - p) * declined
+
+
+def costs_of(
+    p: float, amount_eur: float, question: float, declined: float, on: Answers, silence: float
+) -> Costs:
+    """Each option's expected cost for fraud probability ``p`` (see the module docstring);
+    ``silence`` is what an unanswered question costs under its fallback (``on_silence``)."""
     return Costs(
         allow=p * amount_eur,
-        challenge=p * amount_eur * on.leak + (1.0 - p) * (question + on.miss * declined),
+        challenge=p * amount_eur * on.leak
+        + (1.0 - p) * (question + on.said_no * declined)
+        + on.silent * silence,
         decline=(1.0 - p) * declined,
     )
 
@@ -220,21 +269,23 @@ def choose(settings: PolicySettings, given: PolicyInput, fit: PolicyFit = DEFAUL
     cost = friction_cost(settings, given) + fit.question_price_minor
     if given.score >= settings.decline_at:
         return Action("decline", [], 1.0, False, loss, cost)
+    declined = decline_cost(settings, amount)
+    fallback, silence = on_silence(settings, p, amount, declined, review_cost(settings, fit))
     if settings.challenge_at <= 0.0:
-        return ask(settings, given, loss, cost)
+        return ask(settings, given, loss, cost, None, fallback)
     risky = given.score >= settings.challenge_at or (
         settings.challenge_loss_minor > 0 and loss >= settings.challenge_loss_minor
     )
     if not risky:
-        return _maybe_explore(settings, given, loss, cost, [])
-    costs = costs_of(p, amount, cost, decline_cost(settings, amount), fit.answers_on(given.channel))
+        return _maybe_explore(settings, given, loss, cost, [], None, fallback)
+    costs = costs_of(p, amount, cost, declined, fit.answers_on(given.channel), silence)
     if costs.decline < min(costs.allow, costs.challenge):
-        return Action("decline", [BEYOND_ANSWER], 1.0, False, loss, cost, costs)
+        return Action("decline", [BEYOND_ANSWER], 1.0, False, loss, cost, costs, fallback)
     if given.trusted:
-        return Action("allow", [TRUSTED], 1.0, False, loss, cost, costs)
+        return Action("allow", [TRUSTED], 1.0, False, loss, cost, costs, fallback)
     if loss < settings.loss_floor_minor or costs.allow <= costs.challenge:
-        return _maybe_explore(settings, given, loss, cost, [QUIET_WIN], costs)
-    return ask(settings, given, loss, cost, costs)
+        return _maybe_explore(settings, given, loss, cost, [QUIET_WIN], costs, fallback)
+    return ask(settings, given, loss, cost, costs, fallback)
 
 
 def _card_check(settings: PolicySettings, given: PolicyInput) -> Action:
@@ -259,13 +310,15 @@ def ask(
     loss: float,
     cost: float,
     costs: Costs | None = None,
+    fallback: Fallback = "blocked",
 ) -> Action:
-    """Challenge when the customer can be asked; otherwise a person reviews it."""
+    """Challenge when the customer can be asked (``fallback`` if they stay silent);
+    otherwise a person reviews it."""
     if not given.reachable:
-        return Action("review", [NO_CHANNEL], 1.0, False, loss, cost, costs)
+        return Action("review", [NO_CHANNEL], 1.0, False, loss, cost, costs, fallback)
     if given.recent_challenges >= settings.friction_budget:
-        return Action("review", [BUDGET_SPENT], 1.0, False, loss, cost, costs)
-    return Action("challenge", [], 1.0, False, loss, cost, costs)
+        return Action("review", [BUDGET_SPENT], 1.0, False, loss, cost, costs, fallback)
+    return Action("challenge", [], 1.0, False, loss, cost, costs, fallback)
 
 
 def _maybe_explore(
@@ -275,6 +328,7 @@ def _maybe_explore(
     cost: float,
     reasons: list[Reason],
     costs: Costs | None = None,
+    fallback: Fallback = "blocked",
 ) -> Action:
     """Allow, or with probability ``explore_share`` challenge to learn (never past budget)."""
     share = settings.explore_share
@@ -285,7 +339,7 @@ def _maybe_explore(
         and given.recent_challenges < settings.friction_budget
     )
     if not eligible:
-        return Action("allow", reasons, 1.0, False, loss, cost, costs)
+        return Action("allow", reasons, 1.0, False, loss, cost, costs, fallback)
     if explore_draw(given.payment_id) < share:
-        return Action("challenge", [EXPLORED], share, True, loss, cost, costs)
-    return Action("allow", reasons, 1.0 - share, False, loss, cost, costs)
+        return Action("challenge", [EXPLORED], share, True, loss, cost, costs, fallback)
+    return Action("allow", reasons, 1.0 - share, False, loss, cost, costs, fallback)

@@ -30,7 +30,10 @@ def ruled(
     if hit.action == "challenge":
         if given.trusted:  # confirmed recently: neither a rule nor the model asks again
             return action, None
-        asked = ask(settings, given, action.expected_loss, action.friction_cost, action.costs)
+        asked = ask(
+            settings, given, action.expected_loss, action.friction_cost, action.costs,
+            action.on_silence,
+        )  # fmt: skip
         return replace(asked, reasons=[reason, *asked.reasons]), hit
     return replace(action, decision=hit.action, reasons=[reason], propensity=1.0,
                    explored=False), hit  # fmt: skip

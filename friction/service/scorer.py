@@ -206,8 +206,9 @@ class Scorer:
         dialogue = None
         if action.decision == "challenge" and channel is not None:
             dialogue = self._engine.create(
-                payment, context.ladder, now, stored_as=key, flow_name=flow
-            )
+                payment, context.ladder, now, stored_as=key, flow_name=flow,
+                on_silence=action.on_silence,
+            )  # fmt: skip
         used = observation.recent_challenges + (1 if dialogue else 0)
         scored = Scored(tenant, payment, facts, body_hash, vector, score, why, action,
                         context.fingerprint, used, rules=trace, local=local)  # fmt: skip

@@ -97,10 +97,22 @@ async def test_sms_reply_no_blocks_and_labels_fraud(
     assert [(e.label, e.source) for e in labels] == [("fraud", "customer_denied")]  # type: ignore[union-attr]
 
 
-async def test_no_answer_by_expiry_gives_the_configured_verdict(
-    make_settings: Callable[..., Settings], start_app: StartApp
+@pytest.mark.parametrize(
+    ("silence", "expected"),
+    [
+        ({"no_answer_verdict": "review"}, "review"),
+        ({"no_answer_verdict": "blocked"}, "blocked"),
+        ({}, "review"),  # weighed: a review costs less than refusing a likely good customer
+        ({"review_cost_minor": 10**9}, "blocked"),  # weighed, and reviews dearer than that
+    ],
+)
+async def test_no_answer_by_expiry_gives_the_verdict_chosen_when_asked(
+    make_settings: Callable[..., Settings],
+    start_app: StartApp,
+    silence: dict[str, Any],
+    expected: str,
 ) -> None:
-    settings = make_settings(challenge_at=0.0, dialogue_ttl_seconds=0.2, no_answer_verdict="review")
+    settings = make_settings(challenge_at=0.0, dialogue_ttl_seconds=0.2, **silence)
     client = await start_app(settings)
     await challenge(client, 4)
     for _ in range(600):  # up to 30 s: a busy machine's timers run late
@@ -108,7 +120,7 @@ async def test_no_answer_by_expiry_gives_the_configured_verdict(
         if status["verdict"] != "pending":
             break
         await asyncio.sleep(0.05)
-    assert status["verdict"] == "review"
+    assert status["verdict"] == expected
     await client.close()
     labels = list(read_events(settings.event_log_dir, "labels"))
     assert [(e.label, e.source) for e in labels] == [("no_answer", "no_answer")]  # type: ignore[union-attr]

@@ -53,7 +53,7 @@ async def test_funnel_counts_every_stage_by_channel_and_language(
     await fake_sms.reply("maybe", sender="+447700910001")  # en: re-asked…
     await fake_sms.reply("yes", sender="+447700910001")  # …then answered
     await fake_sms.reply("STOP", sender="+447700910002")  # ar: opted out
-    assert await settled(client, "pay_funnel_3") == "blocked"  # fr: no answer, expired
+    assert await settled(client, "pay_funnel_3") == "review"  # fr: no answer, a person decides
 
     found = await samples(client)
     expected = {

@@ -72,6 +72,7 @@ def test_answer_rates_per_channel_are_the_windows_shrunk_to_the_documented_model
     for channel in ("ecom", "pos"):
         answers = fit.answers_on(channel)
         assert 0.10 < answers.miss < 0.18  # 14 % of genuine customers never answer
+        assert 0.10 < answers.silent <= answers.miss  # here every miss is a silence
         assert answers.leak < 0.01  # no victim confirms (a silent one is blocked): below 2 %
     assert fit.answers_on("transfer") == fit.fallback
 
@@ -88,6 +89,23 @@ def test_the_question_price_keeps_the_windows_friction_under_the_cap() -> None:
         return summarise("smart", cases, out, fit_settings).friction_rate
 
     assert friction(capped_settings, free) > 0.01 >= friction(capped_settings, capped)
+
+
+def test_the_review_price_keeps_the_windows_unanswered_reviews_under_the_cap() -> None:
+    cases = stream(days=10)
+    many = {"friction_cost_minor": 0, "friction_rate_cap": 0.03}  # many questions, many silences
+    free = fit_policy(cases, settings(**many, review_rate_cap=0.0))
+    capped_settings = settings(**many, review_rate_cap=0.002)
+    capped = fit_policy(cases, capped_settings)
+    assert free.review_price_minor == 0.0 < capped.review_price_minor
+
+    def reviews(fit: object) -> float:
+        out = smart_friction(cases, capped_settings, lambda _n: None, fit)  # type: ignore[arg-type]
+        return summarise("smart", cases, out, capped_settings).reviews / len(cases.cases)
+
+    assert reviews(free) > 0.002 >= reviews(capped)
+    fixed = fit_policy(cases, settings(**many, no_answer_verdict="blocked"))
+    assert fixed.review_price_minor == 0.0  # nothing to ration when silence always blocks
 
 
 def test_an_empty_window_fits_the_documented_defaults() -> None:

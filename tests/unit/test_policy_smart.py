@@ -137,3 +137,24 @@ def test_every_weighed_action_records_the_costs_a_rule_could_overrule() -> None:
     assert action.costs is not None
     best = min(action.costs.allow, action.costs.challenge, action.costs.decline)
     assert action.decision == "challenge" and action.costs.challenge == best
+
+
+def test_silence_goes_to_a_person_when_a_review_costs_less_than_refusing_a_good_customer() -> None:
+    policy = settings(decline_at=1.0)
+    likely_genuine = choose(policy, ask(0.4, 50_000))  # refusing costs (1 − p) × 300 EUR
+    assert (likely_genuine.decision, likely_genuine.on_silence) == ("challenge", "review")
+    dear_reviews = settings(decline_at=1.0, review_cost_minor=100_000)
+    assert choose(dear_reviews, ask(0.4, 50_000)).on_silence == "blocked"
+    priced = PolicyFit(review_price_minor=100_000)  # the analysts' capacity is spent
+    assert choose(policy, ask(0.4, 50_000), priced).on_silence == "blocked"
+    for fixed in ("blocked", "review", "released"):
+        assert choose(settings(no_answer_verdict=fixed), ask(0.4, 50_000)).on_silence == fixed
+
+
+def test_a_question_whose_silence_is_reviewed_costs_less_than_one_whose_silence_blocks() -> None:
+    payment = ask(0.8, 20_000)
+    weighed = choose(settings(decline_at=1.0), payment)
+    blocking = choose(settings(decline_at=1.0, no_answer_verdict="blocked"), payment)
+    assert weighed.costs is not None and blocking.costs is not None
+    assert weighed.costs.challenge < blocking.costs.challenge
+    assert blocking.costs.decline == weighed.costs.decline
