@@ -89,9 +89,9 @@ class PolicySettings(BaseModel):
     explore_share: float = Field(0.0002, ge=0.0, le=0.5)
     """Share of payments the policy would allow that are challenged anyway, chosen by a hash of
     the payment id (so a retry is decided the same way), with the propensity recorded: without
-    it, retraining never sees labels for what the model never asks about. Each such question
-    blocks a good payment 14 % of the time (no answer): at 0.001 exploration made 59 % of
-    smart friction's good declines on the handbook stream."""
+    it, retraining never sees labels for what the model never asks about. 14 % of such
+    questions go unanswered; while silence blocked, exploration at 0.001 made 59 % of smart
+    friction's good declines on the handbook stream (now silence mostly goes to a person)."""
     loss_currency_rates: dict[str, float] = {"EUR": 1.0, "GBP": 1.17, "USD": 0.92, "AED": 0.25}
     """Value of one unit of a currency in EUR, so that expected losses, costs and floors (all in
     EUR cents) compare payments in different currencies; an unlisted currency counts 1:1."""

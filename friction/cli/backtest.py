@@ -15,24 +15,26 @@ from friction.backtest.report import breakdown_table, table
 from friction.backtest.sweep import OverlapRefused, SweepOptions, run_sweep, spread, sweep_table
 from friction.cli.backtest_rule import add_arguments, run_rule
 from friction.offline.policy_fit import after_days
+from friction.offline.policy_replay import ANALYST_ERROR, REVIEW_DELAY_S
 from friction.progress import progress_bar
 from friction.settings import Settings
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Replay a payment stream through a model and compare policies side by side: allow-all,
 silent blocking at the score threshold that stops the same fraud value as smart friction,
 and smart friction (the service's policy, with FRICTION_* settings). The policy's
 parameters (score calibration, answer rates per channel, question and review prices) are
 fitted on the stream's first --fit-days only; the days after are replayed. Customers answer
-challenges as the stream's truth says. Sources: a `friction simulate` stream scored by the
-registry's champion (--data; refused if it overlaps the champion's training data), the handbook CSVs
-(--handbook DIR: a model trained on the first --train-days minus the 7-day label delay,
-the policy fitted on that last week, the rest replayed), or --sweep: simulated worlds of
-several seeds and sizes (plus --handbook when given), with the spread across them.
---rule EXPR --action A: what an analyst's rule would have done, on a stream (--data: the
-current policy replayed without and with it) or on the service's decision log (--events:
-the rule applied to what was served, truth from the labels that arrived).
---json prints one JSON object as the last line."""
+challenges as the stream's truth says; analysts decide reviews within
+{REVIEW_DELAY_S / 3600:.0f} h and get {ANALYST_ERROR:.0%} of them wrong. Sources: a `friction
+simulate` stream scored by the registry's champion (--data; refused if it overlaps the
+champion's training data), the handbook CSVs (--handbook DIR: a model trained on the first
+--train-days minus the 7-day label delay, the policy fitted on that last week, the rest
+replayed), or --sweep: simulated worlds of several seeds and sizes (plus --handbook when
+given), with the spread across them. --rule EXPR --action A: what an analyst's rule would
+have done, on a stream (--data: the current policy replayed without and with it) or on the
+service's decision log (--events: the rule applied to what was served, truth from the
+labels that arrived). --json prints one JSON object as the last line."""
 
 
 def register(subparsers: Any) -> None:

@@ -44,8 +44,8 @@ SMS = "mkdir -p var/sms-demo"
 NOT_RUN = {
     "make run    # creates .venv, installs friction, serves http://127.0.0.1:8080 on embedded "
     "defaults": "the two commands: `make test` is this suite, `make run` is the tour's terminal 1",
-    "friction backtest --sweep --handbook ../shared/data/handbook --json   # 12 min 46 s wall, "
-    "534 s CPU, 2.5 GB peak (2 shared cores)": "13 minutes; test_readme_figures parses it",
+    "friction backtest --sweep --handbook ../shared/data/handbook --json   # 12 min 43 s wall, "
+    "2 shared cores": "13 minutes; test_readme_figures parses it and checks its table's sums",
     "make model    # friction simulate … --days 45 --customers 3000 --seed 7, then friction train "
     "… --promote always": "45 simulated days and a full training; test_readme_figures parses it",
     "pip install 'friction[dask]'      # once: the optional Dask extra (`make test` installs it)": (

@@ -93,6 +93,27 @@ def test_the_sentence_under_the_loop_table_counts_its_rows() -> None:
     ]  # fmt: skip
 
 
+def test_the_sweep_table_adds_up() -> None:
+    """Each stream's "fewer" is its two good-declined counts; the last row is their spread."""
+    rows = re.findall(
+        r"^\| (sim seed [^|]+|handbook[^|]+) \|[^|]+\|[^|]+\| ([\d,]+) → ([\d,]+) \| ([\d.]+)% \|",
+        text(),
+        re.MULTILINE,
+    )
+    assert len(rows) == 11
+    fewer = []
+    for _, silent, smart in (r[:3] for r in rows):
+        fewer.append(
+            round(100 * (1 - int(smart.replace(",", "")) / int(silent.replace(",", ""))), 1)
+        )
+    assert fewer == [float(r[3]) for r in rows]
+    spread = re.search(
+        r"\| min · median · max \| \| \| \| ([\d.]+)% · ([\d.]+)% · ([\d.]+)% \|", text()
+    )
+    assert spread is not None
+    assert [float(g) for g in spread.groups()] == [min(fewer), statistics.median(fewer), max(fewer)]
+
+
 def test_the_bundled_model_is_the_size_the_readme_says() -> None:
     said = re.search(r"(\d[\d ]*) trees of depth (\d+), (\d+) features", text())
     assert said is not None
