@@ -6,8 +6,8 @@ Smart friction compares what each action is expected to cost, in EUR cents:
 - *decline*: a good customer's cost of a declined payment, ``(1 − p) × decline cost``;
 - *challenge*: the fraud that slips through a question (the victim confirms by mistake,
   ``leak``), plus, if the customer is genuine, the cost of the question and the chance
-  that they say "no" by mistake (``miss``), plus the cost of silence (``silent``: no answer
-  in time) under the payment's *fallback*.
+  that they say "no" by mistake (``miss`` less ``silent``), plus the cost of silence
+  (``silent``: no answer in time) under the payment's *fallback*.
 
 The fallback is chosen when the question is asked (``no_answer_verdict = weighed``): a
 person reviews an unanswered payment when an analyst's review costs less than declining a
@@ -109,8 +109,7 @@ class PolicyFit(BaseModel):
 
     The defaults are the documented answer model (86 % of genuine customers confirm in
     time, 13 % do not answer, 2 % of victims confirm by mistake) and an uncalibrated score:
-    what the policy
-    uses before anything was fitted.
+    what the policy uses before anything was fitted.
     """
 
     model_config = ConfigDict(frozen=True)
