@@ -27,6 +27,11 @@ from friction.errors import FrictionError
 
 log = logging.getLogger(__name__)
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+REQUEST_TIMEOUT_S = 30.0
+"""How long a produce request waits for the broker's answer before its batch fails and the
+outbox relay publishes it again (Kafka's own default; aiokafka's is 40 s). An answer that
+never comes (seen with Tansu after a publisher was killed mid-request) stalls the relay this
+long, and loses nothing."""
 
 
 def bootstrap_of(url: str) -> str:
@@ -84,6 +89,7 @@ class KafkaBus:
             acks="all",
             enable_idempotence=self._idempotent,
             linger_ms=2,
+            request_timeout_ms=int(REQUEST_TIMEOUT_S * 1000),
         )
         try:
             await producer.start()

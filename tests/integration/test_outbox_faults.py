@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 from friction.api.keys import STORE
+from friction.events.kafka_bus import REQUEST_TIMEOUT_S
 from friction.offline.dataset import read_lines
 from friction.ports import CLAIM_TTL_S
 from friction.settings import Settings
@@ -255,7 +256,9 @@ async def test_sigkilled_publisher_loses_no_event_and_duplicates_dedupe(
             missing = [b for b in bodies if b["payment_id"] not in ok]
             await score_all(session, service.url, missing, ok)
             await asyncio.sleep(0 if len(ok) == len(bodies) else 1)
-        deadline = time.monotonic() + 30
+        # a produce answer lost after a kill stalls the relay for the request time-out, then
+        # the batch goes again: wait longer than that (once it failed here with 30 s)
+        deadline = time.monotonic() + REQUEST_TIMEOUT_S + 30
         while await redis.xlen("friction:outbox") and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         service.end(kill=False)
