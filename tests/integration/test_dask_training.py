@@ -23,7 +23,7 @@ def scheduler() -> Iterator[str]:
         processes=False,
         protocol="tcp",
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # None still binds 8787: two suites side by side collide
     ) as cluster:
         yield cluster.scheduler_address
 
