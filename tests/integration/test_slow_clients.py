@@ -141,3 +141,44 @@ async def test_a_client_that_vanishes_mid_body_is_a_client_error_not_a_500(
     text = log.read_text()
     assert " ERROR " not in text and "Traceback" not in text, text[-3000:]
     assert len(re.findall(r"client went away mid-body", text)) == 10
+
+
+async def test_an_address_over_its_limit_gets_429s_spread_in_time_not_in_one_burst(
+    service: tuple[Service, Path],
+) -> None:
+    """32 slow bodies hold one address's slots; 40 more requests from it are each answered
+    429 with ``Retry-After``, over a window (a burst answered at once stalls the event loop
+    every tenant shares), while a tenant's payment from the same address is scored."""
+    process, _ = service
+    path = SLOW_PATHS[0]
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n{").encode()  # fmt: skip
+
+    async def ask() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", process.port)
+        writer.write(head)
+        await writer.drain()
+        return reader, writer
+
+    holders = [await ask() for _ in range(32)]
+    await asyncio.sleep(0.3)  # the 32 are in their body read, holding the address's slots
+    sent = time.monotonic()
+    extras = [await ask() for _ in range(40)]
+
+    async def answer(reader: asyncio.StreamReader) -> tuple[bytes, float]:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=60)
+        return head, time.monotonic() - sent
+
+    async with aiohttp.ClientSession() as session:
+        body = copy.deepcopy(CANONICAL) | {"payment_id": f"limit_{uuid.uuid4().hex[:8]}"}
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with session.post(process.url + "/v1/score", json=body, headers=headers) as scored:
+            assert scored.status == 200  # the limit is on routes without an API key
+        answered = await asyncio.gather(*(answer(reader) for reader, _ in extras))
+    for _, writer in holders + extras:
+        writer.close()
+    heads = [head.decode() for head, _ in answered]
+    assert all(h.startswith("HTTP/1.1 429") and "Retry-After: 1" in h for h in heads), heads[0]
+    waits = sorted(after for _, after in answered)
+    # 40 waits drawn uniformly from [0, 2 s]: their range under 0.5 s has odds below 1e-20
+    assert waits[-1] - waits[0] > 0.5, waits
