@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import re
 import tempfile
 import threading
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import services
-from loadgen import Target, closed_loop, open_loop, slowloris
+from loadgen import SlowlorisProcess, Target, closed_loop, open_loop
 from rich.console import Console
 from rich.table import Table
 from services import free_port
@@ -143,33 +142,18 @@ def slow_clients(workdir: Path, models: Path, seconds: float, rate: float) -> li
         closed(target, 8, 2.0, 0)
         quiet = opened(target, rate, seconds, 10**8, 64)
 
-        spawn = multiprocessing.get_context("spawn")
-        answers: multiprocessing.Queue[dict[int, int]] = spawn.Queue()
-        attacker = spawn.Process(
-            target=_attack, args=(port, seconds + 6.0, answers)
-        )  # a process of its own: its sockets must not slow the tenant's generator
+        attacker = SlowlorisProcess(port, SLOW_PATHS, 300)
         attacker.start()
         time.sleep(3.0)  # every socket connected; the first ones answered
         with Counted(port, [SHED]) as counted:
             loaded = opened(target, rate, seconds, 2 * 10**8, 64)
-        attacker.join()
+        answers = attacker.stop()
     ratio = round(loaded["p99_ms"] / quiet["p99_ms"], 2)
     return [
         {"scenario": "slowloris", "phase": "alone", **quiet},
         {"scenario": "slowloris", "phase": "300 slow sockets", **loaded, "p99_ratio": ratio,
-         "slow_answered": answers.get(), "tenant_shed": int(counted.delta[SHED])},
+         "slow_answered": dict(answers), "tenant_shed": int(counted.delta[SHED])},
     ]  # fmt: skip
-
-
-def _attack(port: int, seconds: float, out: multiprocessing.Queue[dict[int, int]]) -> None:
-    """300 slow sockets on customer routes for ``seconds``; their answers' statuses to ``out``."""
-
-    async def attack() -> dict[int, int]:
-        stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(seconds, stop.set)
-        return dict(await slowloris(port, SLOW_PATHS, 300, stop))
-
-    out.put(asyncio.run(attack()))
 
 
 def overload(workdir: Path, models: Path, seconds: float) -> list[Row]:

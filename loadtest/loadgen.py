@@ -16,7 +16,8 @@ open-loop run cannot be measured from the moment a request was due.
   granularity of the event loop's timer.
 - ``slowloris``: sockets that send a request's headers and then its body a byte a
   second, re-created a second after the server answers or closes one (the faults
-  bench and ``tests/integration/test_slow_clients.py``).
+  bench and ``tests/integration/test_slow_clients.py``); ``SlowlorisProcess`` runs it
+  in a process of its own, so its sockets do not slow the loop that measures a tenant.
 
 A 429 is neither a success nor an error: its latency is kept apart (``shed_s``), since
 how fast an overloaded server says "come back later" is part of what it costs.
@@ -26,11 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import multiprocessing
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Protocol
 
 import numpy as np
@@ -314,6 +317,50 @@ async def slowloris(
 
     await asyncio.gather(*(one(paths[i % len(paths)]) for i in range(sockets)))
     return answers
+
+
+class SlowlorisProcess:
+    """``slowloris`` in a spawned process from ``start()`` to ``stop()``, which returns the
+    statuses the slow sockets were answered with."""
+
+    def __init__(self, port: int, paths: Sequence[str], sockets: int) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self._stop = spawn.Event()
+        self._answers: multiprocessing.Queue[dict[int, int]] = spawn.Queue()
+        args = (port, tuple(paths), sockets, self._stop, self._answers)
+        self._process = spawn.Process(target=_slowloris_until, args=args, daemon=True)
+
+    def start(self) -> None:
+        self._process.start()
+
+    def stop(self) -> Counter[int]:
+        """Stop the sockets (within ~2 s: each finishes its wait) and collect the answers."""
+        self._stop.set()
+        answers = self._answers.get(timeout=60)
+        self._process.join(timeout=10)
+        return Counter(answers)
+
+
+def _slowloris_until(
+    port: int,
+    paths: Sequence[str],
+    sockets: int,
+    stop: ProcessEvent,
+    out: multiprocessing.Queue[dict[int, int]],
+) -> None:
+    async def attack() -> dict[int, int]:
+        stopped = asyncio.Event()
+
+        async def watch() -> None:
+            await asyncio.to_thread(stop.wait)
+            stopped.set()
+
+        watcher = asyncio.ensure_future(watch())
+        answers = await slowloris(port, paths, sockets, stopped)
+        await watcher
+        return dict(answers)
+
+    out.put(asyncio.run(attack()))
 
 
 async def _ticking(
