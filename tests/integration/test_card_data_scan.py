@@ -11,16 +11,15 @@ its log (stdout and stderr), every file under its data dir, every message of eve
 Kafka topic from the beginning, every key and value in its Redis database, the
 fake Twilio's outbound messages and webhook answers, the verdict webhooks, and
 every HTTP answer it gave.
+
+The card numbers and the search for them (the Redis and Kafka dumps) live in
+``card_scan``, beside this module, to keep each under the 400-line limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import itertools
-import re
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,26 +28,29 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 from friction.api.carddata import luhn_valid
 from friction.dialogue.twilio_signature import SIGNATURE_HEADER, sign
 from tests.conftest import CANONICAL, secret_env
-from tests.dialogues import FakeSms
+from tests.dialogues import FakeSms, eventually
+from tests.integration.card_scan import (
+    AMEX,
+    DINERS,
+    DISCOVER,
+    MASTERCARD,
+    PANS,
+    VISA,
+    VISA_DEBIT,
+    files_under,
+    kafka_dump,
+    leaks,
+    redis_dump,
+)
 from tests.servers import ServerProcess, Service, receiver, service_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka, pytest.mark.timeout(120)]
 
-PANS = (
-    "4539578763621486",
-    "5425233430109903",
-    "378282246310005",
-    "6011000990139424",
-    "36227206271667",
-    "4000056655665556",
-)
-VISA, MASTERCARD, AMEX, DISCOVER, DINERS, VISA_DEBIT = PANS
 API_KEY = "key-acme-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -59,22 +61,6 @@ def spaced(pan: str) -> str:
 
 def dashed(pan: str) -> str:
     return "-".join(pan[i : i + 4] for i in range(0, len(pan), 4))
-
-
-def pan_pattern(pan: str) -> re.Pattern[bytes]:
-    """The card number with any separators people (or URL encoding) put between digits."""
-    separator = rb"(?:[ \-+._/]|%20|%2D|\\u0020)?"
-    return re.compile(separator.join(re.escape(d.encode()) for d in pan))
-
-
-PATTERNS = [pan_pattern(pan) for pan in PANS]
-
-
-def leaks(blob: bytes) -> list[str]:
-    """The card numbers (last 4 only, in case the report itself is logged) found in blob."""
-    return [
-        f"…{pan[-4:]}" for pan, pattern in zip(PANS, PATTERNS, strict=True) if pattern.search(blob)
-    ]
 
 
 # --- hostile requests ------------------------------------------------------------------
@@ -176,68 +162,6 @@ async def redis_db(redis_server: ServerProcess) -> AsyncIterator[tuple[str, Redi
     yield url, client
     await client.flushdb()
     await client.aclose()
-
-
-# --- the scan --------------------------------------------------------------------------
-
-
-async def redis_dump(redis: Redis) -> bytes:
-    """Every key name and every value of the database, whatever its type."""
-    parts: list[bytes] = []
-    async for key in redis.scan_iter(match="*", count=1000):
-        kind = (await redis.type(key)).decode()
-        parts.append(key)
-        if kind == "string":
-            parts.append(await redis.get(key) or b"")
-        elif kind == "hash":
-            parts.extend(itertools.chain.from_iterable((await redis.hgetall(key)).items()))
-        elif kind == "list":
-            parts.extend(await redis.lrange(key, 0, -1))
-        elif kind == "set":
-            parts.extend(await redis.smembers(key))
-        elif kind == "zset":
-            parts.extend(m for m, _ in await redis.zrange(key, 0, -1, withscores=True))
-        elif kind == "stream":
-            for entry_id, fields in await redis.xrange(key):
-                parts.append(entry_id)
-                parts.extend(itertools.chain.from_iterable(fields.items()))
-        else:
-            pytest.fail(f"redis key {key!r} of unexpected type {kind}: extend the dump")
-    return b"\n".join(parts)
-
-
-async def kafka_dump(bootstrap: str, quiet_s: float = 1.5) -> tuple[list[str], bytes]:
-    """Every record (key, value, headers) of every topic on the broker, from offset 0."""
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await probe.start()
-    try:
-        topics = sorted(t for t in await probe.topics() if not t.startswith("__"))
-    finally:
-        await probe.stop()
-    consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    parts: list[bytes] = []
-    try:
-        while batch := await consumer.getmany(timeout_ms=int(quiet_s * 1000)):
-            for record in itertools.chain.from_iterable(batch.values()):
-                parts += [record.key or b"", record.value or b""]
-                parts += [name.encode() + b"=" + value for name, value in record.headers]
-    finally:
-        await consumer.stop()
-    return topics, b"\n".join(parts)
-
-
-def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-async def eventually(check: Callable[[], Any], within_s: float = 20.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 # --- the test --------------------------------------------------------------------------
